@@ -1,0 +1,133 @@
+/*
+ * config.h - the configuration snapshot.
+ *
+ * config_load() turns a libconfig file into a validated, immutable
+ * snapshot with compiled lookup tables. A snapshot is never modified after
+ * loading; sessions hold a reference (see confref.h) and the snapshot is
+ * freed when the last one goes.
+ */
+#ifndef FORCETLS_CONFIG_H
+#define FORCETLS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tlsfacts.h"
+
+struct domain_table;
+struct cidr_table;
+
+enum action {
+    ACTION_MONITOR = 1,
+    ACTION_TEMPFAIL = 2,
+    ACTION_REJECT = 3,
+};
+
+enum tls_settings {
+    TLS_SETTINGS_ENCRYPTION_ONLY = 1,
+    TLS_SETTINGS_CERTIFICATE_VALIDATION,
+    TLS_SETTINGS_DOMAIN_VALIDATION,
+};
+
+/* A list of normalised strings. */
+struct strlist {
+    char **items;
+    size_t count;
+};
+
+struct inbound_connector {
+    char *name;
+    int line;                         /* where it starts in the file */
+    struct strlist sender_domains;    /* normalised patterns */
+    size_t sender_ip_count;           /* how many sender_ips were given */
+    bool require_tls;
+    enum tls_version min_tls_version;
+    int min_cipher_bits;              /* 0 = no requirement */
+    bool require_forward_secrecy;
+    struct strlist cert_names;        /* normalised, lower case; "*." = one label */
+    struct strlist cert_issuers;      /* as written (compared case-insensitively) */
+    enum action action;
+    struct strlist exempt_recipients; /* normalised addresses */
+    char *reject_text;                /* NULL: default texts */
+};
+
+struct smart_host {
+    char *host;        /* without brackets, lower case */
+    bool bracketed;    /* "[host]": no MX lookup */
+    unsigned port;     /* 0 = default */
+};
+
+struct outbound_connector {
+    char *name;
+    int line;
+    struct strlist recipient_domains;
+    enum tls_settings tls_settings;
+    char *tls_domain;                 /* domain-validation name; NULL otherwise */
+    enum tls_version min_tls_version;
+    struct smart_host *smart_hosts;
+    size_t smart_host_count;
+    bool require_session_tls;
+    enum action action;
+};
+
+struct config {
+    char *path;
+
+    char *socket;                 /* libmilter form: unix:/p, inet:port@host, ... */
+    char *policy_socket;          /* NULL when not configured */
+    mode_t socket_mode;
+    char *socket_group;           /* NULL: leave as is */
+    char *user;                   /* NULL: keep running as started */
+    char *pidfile;                /* NULL: none */
+    int syslog_facility;          /* LOG_MAIL etc. */
+    enum action default_action;
+    enum tls_version min_tls_version;
+    bool log_all;
+
+    struct inbound_connector *inbound;
+    size_t inbound_count;
+    struct outbound_connector *outbound;
+    size_t outbound_count;
+
+    /* Compiled lookups; ids index inbound[] / outbound[]. */
+    struct domain_table *inbound_by_domain;
+    struct cidr_table *inbound_by_ip;
+    struct domain_table *inbound_by_cert_name;
+    struct domain_table *outbound_by_domain;
+    /* tlspolicy keys for smart hosts ("[host]:port", "[host]", ...) -> outbound id */
+    struct domain_table *outbound_by_nexthop;
+};
+
+/* A load error, already formatted as "FILE:LINE: message" (LINE may be 0). */
+struct config_error {
+    char text[1024];
+};
+
+/*
+ * Load and validate path. Returns a snapshot, or NULL with *err filled.
+ * Every rule of the contract is checked here; nothing is silently ignored.
+ */
+struct config *config_load(const char *path, struct config_error *err);
+
+void config_free(struct config *config);
+
+/*
+ * Problems of the environment rather than of the file (unknown user or
+ * group, missing socket directory). Calls warn(text) for each; they are
+ * warnings, not errors, for -n.
+ */
+void config_check_environment(const struct config *config,
+                              void (*warn)(const char *text, void *arg),
+                              void *arg);
+
+const char *config_action_name(enum action action);
+const char *config_tls_settings_name(enum tls_settings settings);
+
+/* Built-in defaults, also used by the man page and the tests. */
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/forcetls/forcetls.conf"
+#define CONFIG_DEFAULT_SOCKET "unix:/var/spool/postfix/forcetls/forcetls.sock"
+#define CONFIG_DEFAULT_SOCKET_MODE 0660
+
+#endif

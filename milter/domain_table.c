@@ -1,0 +1,1 @@
+/* stub */ typedef int forcetls_stub_domain_table;

@@ -1,0 +1,109 @@
+/*
+ * policy.h - the decision: which connectors match a recipient, what they
+ * require, and what the MTA should answer.
+ *
+ * A pure function of (configuration snapshot, session facts, envelope):
+ * no I/O, no libmilter, no global state, so it is the main test target and
+ * can be called from any thread.
+ */
+#ifndef FORCETLS_POLICY_H
+#define FORCETLS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "config.h"
+#include "tlsfacts.h"
+
+/* Ordered by precedence: the highest across all checks wins. */
+enum decision {
+    DECISION_ACCEPT = 0,
+    DECISION_MONITOR = 1,
+    DECISION_TEMPFAIL = 2,
+    DECISION_REJECT = 3,
+};
+
+enum reason {
+    REASON_OK = 0,
+    REASON_EXEMPT,
+    REASON_NO_TLS,
+    REASON_TLS_VERSION,
+    REASON_WEAK_CIPHER,
+    REASON_NO_FORWARD_SECRECY,
+    REASON_NO_CLIENT_CERT,
+    REASON_CERT_NAME_MISMATCH,
+    REASON_CERT_ISSUER_MISMATCH,
+    REASON_IP_NOT_ALLOWED,
+    REASON_INTERNAL,          /* too many matches, bad input: fail closed (tempfail) */
+};
+
+enum direction {
+    DIRECTION_INBOUND = 0,
+    DIRECTION_OUTBOUND = 1,
+};
+
+/* What is known about the SMTP session. */
+struct policy_session {
+    bool have_client_ip;
+    struct ip_addr client_ip;
+    struct tls_facts tls;
+};
+
+#define POLICY_MAX_MATCHES 256
+
+struct policy_match {
+    enum direction direction;
+    uint32_t id;              /* index into config->inbound / ->outbound */
+};
+
+struct verdict {
+    enum decision decision;
+    enum reason reason;
+    size_t match_count;       /* 0: no connector matched (accept, reason ok) */
+    struct policy_match matches[POLICY_MAX_MATCHES];
+    size_t deciding;          /* index into matches[] of the deciding connector */
+    /* Reply for reject/tempfail; empty otherwise. */
+    char reply_code[4];       /* "550" / "451" */
+    char reply_xcode[8];      /* "5.7.1" / "4.7.1" */
+    const char *reply_text;   /* points into the config or a static string */
+};
+
+/*
+ * Decide for one recipient. sender is the parsed MAIL FROM (null_path for
+ * "<>"), rcpt the parsed RCPT TO. Never fails: internal trouble yields
+ * DECISION_TEMPFAIL with REASON_INTERNAL.
+ */
+void policy_decide(const struct config *config,
+                   const struct policy_session *session,
+                   const struct addr_path *sender,
+                   const struct addr_path *rcpt,
+                   struct verdict *out);
+
+const char *policy_decision_name(enum decision decision);
+const char *policy_reason_name(enum reason reason);
+/* Default reply text for a reason; never names partners or certificates. */
+const char *policy_default_text(enum reason reason);
+
+/* Name of the connector that decided (NULL when none matched). */
+const char *policy_deciding_name(const struct config *config,
+                                 const struct verdict *verdict);
+
+/*
+ * The decision log line (without the syslog prefix), as the contract
+ * specifies:
+ *   s=ID decision=D direction=DIR connector=NAME [connectors=A,B] stage=rcpt
+ *   reason=R client=IP sender=<..> rcpt=<..> tls=V cipher=C cert=CN
+ *   [issuer=CN] [delivery=...]
+ * All values escaped with log_value(). Returns the length written (the
+ * line is truncated to outsz-1 bytes if needed).
+ */
+size_t policy_format_line(const struct config *config,
+                          const struct verdict *verdict,
+                          const struct policy_session *session,
+                          const char *session_id, const char *sender_text,
+                          const char *rcpt_text, char *out, size_t outsz);
+
+#endif
