@@ -1,1 +1,397 @@
-/* stub */ typedef int forcetls_stub_cb;
+/*
+ * callbacks.c - the libmilter shell: the smfiDesc table and thin mlfi_*
+ * adapters.
+ *
+ * Owns the conversation with the MTA: what to negotiate, which macros to
+ * request, reading them into a per-connection session, calling the pure
+ * policy engine per recipient, and turning its verdict into a reply and a
+ * log line. It makes no policy decision of its own and never accepts mail
+ * the policy would refuse: any internal trouble (no memory, no
+ * configuration, unparsable envelope) tempfails the recipient. It never
+ * returns SMFIS_DISCARD.
+ *
+ * Thread safety: Debian's libmilter runs one session's callbacks on
+ * different pool threads, one at a time; all per-session state lives in
+ * the smfi_setpriv() block. Shared state is the configuration (immutable,
+ * reference-counted in confref.c) and a few atomics below.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmilter/mfapi.h>
+
+#include "addr.h"
+#include "callbacks.h"
+#include "confref.h"
+#include "log.h"
+#include "policy.h"
+#include "tlsfacts.h"
+
+/* Longest raw envelope path we keep for logging. */
+#define SESSION_PATH_MAX 512
+
+struct session {
+    const struct config *config;  /* counted reference; NULL if none */
+    char id[24];                  /* our id, used until a queue id exists */
+    enum mta_dialect dialect;
+    struct policy_session facts;
+    bool have_sender;             /* MAIL FROM seen and parsed */
+    bool sender_bad;              /* MAIL FROM seen but unparsable */
+    struct addr_path sender;
+    char sender_text[SESSION_PATH_MAX];
+};
+
+/* Protocol steps we never need, and steps that never refuse (no reply). */
+static const unsigned long callbacks_wanted_steps =
+    SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
+    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL;
+
+/*
+ * Macros we need at each stage. An MTA replaces its own list for a stage
+ * with ours, so each list is complete; asking for the TLS macros at MAIL
+ * and RCPT covers a client that skips the second EHLO after STARTTLS.
+ */
+static const char callbacks_connect_macros[] = "v {client_addr}";
+static const char callbacks_envelope_macros[] =
+    "i {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
+    "{verify} {cn_subject} {cn_issuer} {client_addr} {mail_addr} {rcpt_addr}";
+
+static atomic_ulong callbacks_sessions;
+static atomic_ulong callbacks_next_id;
+static atomic_bool callbacks_draining;
+static atomic_bool callbacks_warned_symlist;
+/* Self-check: TLS sessions seen from cert-requiring partners, and certs seen. */
+static atomic_ulong callbacks_tls_without_cert;
+static atomic_bool callbacks_cert_seen;
+static atomic_bool callbacks_warned_no_cert;
+
+/* The session of ctx, or NULL. */
+static struct session *session_of(SMFICTX *ctx)
+{
+    return smfi_getpriv(ctx);
+}
+
+/* A macro's value, or NULL when the MTA did not send it. */
+static const char *macro(SMFICTX *ctx, const char *name)
+{
+    return smfi_getsymval(ctx, (char *)name);
+}
+
+/* Negotiate: only the events we use, and the macros we need. */
+static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0,
+                               unsigned long f1, unsigned long f2,
+                               unsigned long f3, unsigned long *pf0,
+                               unsigned long *pf1, unsigned long *pf2,
+                               unsigned long *pf3)
+{
+    (void)f2;
+    (void)f3;
+    *pf0 = f0 & SMFIF_SETSYMLIST;
+    *pf1 = f1 & callbacks_wanted_steps;
+    *pf2 = 0;
+    *pf3 = 0;
+    if (*pf0 & SMFIF_SETSYMLIST) {
+        if (smfi_setsymlist(ctx, SMFIM_CONNECT, (char *)callbacks_connect_macros) != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)callbacks_envelope_macros) != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)callbacks_envelope_macros) != MI_SUCCESS)
+            log_msg(LOG_WARNING, "cannot request macros from the MTA");
+    } else if (!atomic_exchange(&callbacks_warned_symlist, true)) {
+        log_msg(LOG_WARNING, "the MTA cannot send the macros forcetls asks for; "
+                "add {tls_version} {cipher} {cipher_bits} {cert_subject} "
+                "{cert_issuer} {verify} {cn_subject} {cn_issuer} to its MAIL and "
+                "RCPT macro lists");
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* Client address from the connect callback, else from {client_addr}. */
+static void session_read_client(struct session *s, SMFICTX *ctx,
+                                _SOCK_ADDR *hostaddr)
+{
+    const char *text;
+
+    if (hostaddr != NULL && ip_from_sockaddr(hostaddr, &s->facts.client_ip)) {
+        s->facts.have_client_ip = true;
+        return;
+    }
+    text = macro(ctx, "{client_addr}");
+    if (text != NULL && ip_parse(text, &s->facts.client_ip))
+        s->facts.have_client_ip = true;
+}
+
+/* A new SMTP session: take a configuration reference and the client facts. */
+static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    struct session *s = calloc(1, sizeof(*s));
+
+    (void)hostname;
+    atomic_fetch_add(&callbacks_sessions, 1);
+    if (s == NULL) {
+        log_msg(LOG_ERR, "out of memory at connect; recipients will be tempfailed");
+        return SMFIS_NOREPLY;
+    }
+    s->config = confref_acquire();
+    snprintf(s->id, sizeof(s->id), "%lx",
+             (unsigned long)atomic_fetch_add(&callbacks_next_id, 1) + 0x10000);
+    s->dialect = tlsfacts_dialect(macro(ctx, "v"));
+    session_read_client(s, ctx, hostaddr);
+    smfi_setpriv(ctx, s);
+    return SMFIS_NOREPLY;
+}
+
+/* Read the TLS macros of the current transaction into the session. */
+static void session_read_tls(struct session *s, SMFICTX *ctx)
+{
+    const struct tls_macros m = {
+        .tls_version = macro(ctx, "{tls_version}"),
+        .cipher = macro(ctx, "{cipher}"),
+        .cipher_bits = macro(ctx, "{cipher_bits}"),
+        .cert_subject = macro(ctx, "{cert_subject}"),
+        .cert_issuer = macro(ctx, "{cert_issuer}"),
+        .verify = macro(ctx, "{verify}"),
+        .cn_subject = macro(ctx, "{cn_subject}"),
+        .cn_issuer = macro(ctx, "{cn_issuer}"),
+    };
+
+    tlsfacts_from_macros(&s->facts.tls, s->dialect, &m);
+}
+
+/* Copy at most dstsz-1 bytes of src. */
+static void copy_bounded(char *dst, size_t dstsz, const char *src)
+{
+    size_t len = strnlen(src, dstsz - 1);
+
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+/* MAIL FROM: remember the sender and this transaction's TLS facts. */
+static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct session *s = session_of(ctx);
+
+    if (s == NULL)
+        return SMFIS_NOREPLY;
+    s->have_sender = argv[0] != NULL && addr_parse_path(argv[0], &s->sender);
+    s->sender_bad = !s->have_sender;
+    copy_bounded(s->sender_text, sizeof(s->sender_text),
+                 argv[0] != NULL ? argv[0] : "");
+    session_read_tls(s, ctx);
+    return SMFIS_NOREPLY;
+}
+
+/* Set the SMTP reply, doubling '%' (libmilter treats it as a format). */
+static void set_reply(SMFICTX *ctx, const struct verdict *v)
+{
+    char text[512];
+    size_t used = 0;
+
+    for (const char *p = v->reply_text; *p != '\0' && used + 2 < sizeof(text); p++) {
+        if (*p == '%')
+            text[used++] = '%';
+        text[used++] = *p;
+    }
+    text[used] = '\0';
+    if (smfi_setreply(ctx, (char *)v->reply_code, (char *)v->reply_xcode, text) != MI_SUCCESS)
+        log_msg(LOG_WARNING, "cannot set reply %s %s", v->reply_code, v->reply_xcode);
+}
+
+/* The log id: the MTA's queue id when it has one, else ours. */
+static const char *log_id(SMFICTX *ctx, const struct session *s)
+{
+    const char *queue_id = macro(ctx, "i");
+
+    return queue_id != NULL && *queue_id != '\0' ? queue_id : s->id;
+}
+
+/* Debug line with the raw facts the decision used. */
+static void log_debug_facts(const struct session *s, const char *id,
+                            const char *rcpt_text)
+{
+    static const char *const dialects[] = { "unknown", "postfix", "sendmail" };
+    const struct tls_facts *t = &s->facts.tls;
+    char client[64] = "none", e_id[LOG_VALUE_BUF], e_sender[LOG_VALUE_BUF];
+    char e_rcpt[LOG_VALUE_BUF], e_cipher[LOG_VALUE_BUF], e_cert[LOG_VALUE_BUF];
+    char e_issuer[LOG_VALUE_BUF], e_version[LOG_VALUE_BUF];
+
+    if (s->facts.have_client_ip)
+        ip_format(&s->facts.client_ip, client, sizeof(client));
+    log_value(id, e_id, sizeof(e_id));
+    log_value(s->sender_text, e_sender, sizeof(e_sender));
+    log_value(rcpt_text, e_rcpt, sizeof(e_rcpt));
+    log_value(t->tls ? t->version_text : "none", e_version, sizeof(e_version));
+    log_value(t->tls ? t->cipher : "none", e_cipher, sizeof(e_cipher));
+    log_value(t->cert_verified ? t->cert_cn : "none", e_cert, sizeof(e_cert));
+    log_value(t->cert_verified ? t->issuer_cn : "none", e_issuer, sizeof(e_issuer));
+    log_msg(LOG_DEBUG, "s=%s debug=rcpt mta=%s client=%s sender=%s rcpt=%s "
+            "tls=%s cipher=%s bits=%d fs=%s cert=%s issuer=%s", e_id,
+            dialects[s->dialect], client, e_sender, e_rcpt, e_version, e_cipher,
+            t->tls ? t->cipher_bits : 0, t->forward_secret ? "yes" : "no",
+            e_cert, e_issuer);
+}
+
+/* Does a connector that matched this verdict ask for a client certificate? */
+static bool verdict_wants_cert(const struct config *c, const struct verdict *v)
+{
+    for (size_t i = 0; i < v->match_count && i < POLICY_MAX_MATCHES; i++) {
+        const struct inbound_connector *in;
+
+        if (v->matches[i].direction != DIRECTION_INBOUND)
+            continue;
+        in = &c->inbound[v->matches[i].id];
+        if (in->cert_names.count > 0 || in->cert_issuers.count > 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Self-check: TLS sessions from partners that must present certificates,
+ * but never a verified certificate since the configuration was loaded,
+ * most likely mean the MTA does not ask for or pass them. Warn once.
+ */
+static void self_check_certificates(const struct session *s,
+                                    const struct verdict *v)
+{
+    const unsigned long threshold = 5;
+
+    if (s->facts.tls.cert_verified) {
+        atomic_store(&callbacks_cert_seen, true);
+        return;
+    }
+    if (!s->facts.tls.tls || atomic_load(&callbacks_cert_seen)
+        || !verdict_wants_cert(s->config, v))
+        return;
+    if (atomic_fetch_add(&callbacks_tls_without_cert, 1) + 1 < threshold)
+        return;
+    if (!atomic_exchange(&callbacks_warned_no_cert, true))
+        log_msg(LOG_WARNING, "self-check: %lu TLS sessions from partners that "
+                "need a client certificate, and no verified certificate since "
+                "the configuration was loaded: check smtpd_tls_ask_ccert = yes "
+                "and smtpd_tls_CAfile (Postfix), confCACERT (Sendmail), and that "
+                "the MTA passes the certificate macros", threshold);
+}
+
+/* The reply libmilter should give for a decision. */
+static sfsistat verdict_status(SMFICTX *ctx, const struct verdict *v)
+{
+    switch (v->decision) {
+    case DECISION_REJECT:
+        set_reply(ctx, v);
+        return SMFIS_REJECT;
+    case DECISION_TEMPFAIL:
+        set_reply(ctx, v);
+        return SMFIS_TEMPFAIL;
+    case DECISION_MONITOR:
+    case DECISION_ACCEPT:
+        break;
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* Tempfail a recipient we cannot judge; never accept what policy might refuse. */
+static sfsistat tempfail_internal(SMFICTX *ctx, const char *why)
+{
+    log_msg(LOG_ERR, "tempfail recipient: %s", why);
+    smfi_setreply(ctx, "451", "4.7.1", "temporary policy failure, try again later");
+    return SMFIS_TEMPFAIL;
+}
+
+/* RCPT TO: decide for this recipient. */
+static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct session *s = session_of(ctx);
+    struct addr_path rcpt;
+    struct verdict v;
+    const char *id;
+    char line[8192];
+
+    if (s == NULL)
+        return tempfail_internal(ctx, "no session state (out of memory at connect)");
+    if (s->config == NULL)
+        return tempfail_internal(ctx, "no configuration loaded");
+    if (atomic_load(&callbacks_draining))
+        return tempfail_internal(ctx, "shutting down");
+    if (s->sender_bad || !s->have_sender)
+        return tempfail_internal(ctx, "unparsable or missing sender address");
+    if (argv[0] == NULL || !addr_parse_path(argv[0], &rcpt))
+        return tempfail_internal(ctx, "unparsable recipient address");
+
+    id = log_id(ctx, s);
+    if (log_debug_enabled())
+        log_debug_facts(s, id, argv[0]);
+    policy_decide(s->config, &s->facts, &s->sender, &rcpt, &v);
+    self_check_certificates(s, &v);
+    if (v.match_count > 0 || s->config->log_all) {
+        policy_format_line(s->config, &v, &s->facts, id, s->sender_text,
+                           argv[0], line, sizeof(line));
+        log_msg(LOG_INFO, "%s", line);
+    }
+    return verdict_status(ctx, &v);
+}
+
+/* End of a transaction (RSET or aborted DATA): forget the sender. */
+static sfsistat mlfi_abort(SMFICTX *ctx)
+{
+    struct session *s = session_of(ctx);
+
+    if (s != NULL) {
+        s->have_sender = false;
+        s->sender_bad = false;
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* End of the SMTP session: give back the configuration. */
+static sfsistat mlfi_close(SMFICTX *ctx)
+{
+    struct session *s = session_of(ctx);
+
+    if (s != NULL) {
+        confref_release(s->config);
+        free(s);
+        smfi_setpriv(ctx, NULL);
+    }
+    atomic_fetch_sub(&callbacks_sessions, 1);
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc callbacks_desc = {
+    .xxfi_name = "forcetls",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_NONE,
+    .xxfi_connect = mlfi_connect,
+    .xxfi_envfrom = mlfi_envfrom,
+    .xxfi_envrcpt = mlfi_envrcpt,
+    .xxfi_abort = mlfi_abort,
+    .xxfi_close = mlfi_close,
+    .xxfi_negotiate = mlfi_negotiate,
+};
+
+/* Register the filter with libmilter. */
+bool callbacks_register(void)
+{
+    return smfi_register(callbacks_desc) == MI_SUCCESS;
+}
+
+/* Refuse new recipients from now on. */
+void callbacks_start_draining(void)
+{
+    atomic_store(&callbacks_draining, true);
+}
+
+/* MTA sessions in progress. */
+unsigned long callbacks_active_sessions(void)
+{
+    return atomic_load(&callbacks_sessions);
+}
+
+/* Re-arm the one-time self-check for a new configuration. */
+void callbacks_config_changed(void)
+{
+    atomic_store(&callbacks_tls_without_cert, 0);
+    atomic_store(&callbacks_cert_seen, false);
+    atomic_store(&callbacks_warned_no_cert, false);
+}

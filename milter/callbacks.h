@@ -1,0 +1,21 @@
+/*
+ * callbacks.h - the libmilter shell: registration and session accounting.
+ */
+#ifndef FORCETLS_CALLBACKS_H
+#define FORCETLS_CALLBACKS_H
+
+#include <stdbool.h>
+
+/* Register the filter with libmilter (smfi_register). */
+bool callbacks_register(void);
+
+/* From now on, refuse new work with a tempfail (graceful stop). */
+void callbacks_start_draining(void);
+
+/* Number of MTA sessions in progress. */
+unsigned long callbacks_active_sessions(void);
+
+/* A new configuration is in force: re-arm its one-time warnings. */
+void callbacks_config_changed(void);
+
+#endif

@@ -14,6 +14,8 @@
 
 /* Longest escaped value we log; longer values are cut and end in "...". */
 #define LOG_VALUE_MAX 256
+/* A buffer that always holds an escaped value of LOG_VALUE_MAX bytes. */
+#define LOG_VALUE_BUF (LOG_VALUE_MAX * 4 + 8)
 
 void log_open(const char *ident, int facility, bool to_stderr);
 /* Change facility after a reload (keeps ident and stderr). */

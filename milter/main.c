@@ -1,1 +1,210 @@
-int main(void) { return 0; }
+/*
+ * main.c - forcetls-milter: command line and startup.
+ *
+ * Owns the command line (see forcetls-milter(8) and the contract), the
+ * configuration check (-n), table printing (-P), and going into the
+ * background. The running daemon is supervisor.c (signals) around
+ * worker.c (the milter). Nothing here runs once threads exist.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "policymap.h"
+#include "supervisor.h"
+#include "tlsfacts.h"
+#include "worker.h"
+
+struct options {
+    const char *config_path;
+    const char *socket;       /* -p */
+    const char *table;        /* -P */
+    bool foreground;
+    bool debug;
+    bool check_only;
+};
+
+/* Print usage to out. */
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: forcetls-milter [-dfn] [-c FILE] [-p SOCKET] [-P TABLE]\n"
+            "       forcetls-milter -V | -h\n"
+            "  -c FILE    configuration file (default %s)\n"
+            "  -d         also log debug lines (TLS facts of every recipient)\n"
+            "  -f         stay in the foreground; log to stderr too\n"
+            "  -n         check the configuration and exit\n"
+            "  -p SOCKET  milter socket (unix:/path, inet:port@host, inet6:port@host)\n"
+            "  -P TABLE   print a table and exit: %s\n"
+            "  -V         print the version\n"
+            "  -h         print this help\n",
+            CONFIG_DEFAULT_PATH, POLICYMAP_TABLE_NAMES);
+}
+
+/* Parse argv into opts; exits on -V, -h and usage errors. */
+static void parse_options(int argc, char **argv, struct options *opts)
+{
+    int ch;
+
+    opts->config_path = CONFIG_DEFAULT_PATH;
+    while ((ch = getopt(argc, argv, "c:dfnp:P:Vh")) != -1) {
+        switch (ch) {
+        case 'c': opts->config_path = optarg; break;
+        case 'd': opts->debug = true; break;
+        case 'f': opts->foreground = true; break;
+        case 'n': opts->check_only = true; break;
+        case 'p': opts->socket = optarg; break;
+        case 'P': opts->table = optarg; break;
+        case 'V':
+            printf("forcetls-milter %s\n", FORCETLS_VERSION);
+            exit(EX_OK);
+        case 'h':
+            usage(stdout);
+            exit(EX_OK);
+        default:
+            usage(stderr);
+            exit(EX_USAGE);
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        exit(EX_USAGE);
+    }
+}
+
+/* Print an environment warning for -n. */
+static void warn_stderr(const char *text, void *arg)
+{
+    const char *path = arg;
+
+    fprintf(stderr, "%s: warning: %s\n", path, text);
+}
+
+/* Log an environment warning at startup. */
+static void warn_log(const char *text, void *arg)
+{
+    (void)arg;
+    log_msg(LOG_WARNING, "%s", text);
+}
+
+/* Go into the background; the original process exits with the startup status. */
+static int daemonize(void)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe(fds) < 0 || (pid = fork()) < 0) {
+        fprintf(stderr, "forcetls-milter: cannot go into the background: %s\n",
+                strerror(errno));
+        exit(EX_OSERR);
+    }
+    if (pid > 0) {
+        unsigned char status = EX_SOFTWARE;
+
+        close(fds[1]);
+        if (read(fds[0], &status, 1) != 1)
+            status = EX_SOFTWARE;
+        if (status != 0)
+            fprintf(stderr, "forcetls-milter: failed to start (status %u); see the mail log\n",
+                    status);
+        _exit(status);
+    }
+    close(fds[0]);
+    if (setsid() < 0 || chdir("/") < 0)
+        exit(EX_OSERR);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
+    return fds[1];
+}
+
+/* Load the configuration or exit with its error on stderr. */
+static struct config *load_or_exit(const char *path, int status)
+{
+    struct config_error err;
+    struct config *config = config_load(path, &err);
+
+    if (config == NULL) {
+        fprintf(stderr, "%s\n", err.text);
+        exit(status);
+    }
+    return config;
+}
+
+/* Print a generated table (-P). */
+static int print_table(const struct config *config, const char *table)
+{
+    if (!policymap_print_table(config, table, stdout)) {
+        fprintf(stderr, "forcetls-milter: unknown table %s (known: %s)\n", table,
+                POLICYMAP_TABLE_NAMES);
+        return EX_USAGE;
+    }
+    return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+}
+
+/* Run the daemon with a validated configuration. */
+static int run_daemon(const struct options *opts, struct config *config)
+{
+    char path[PATH_MAX];
+    struct worker_settings ws = { .startup = config };
+    struct supervisor_job job = { .run = worker_run, .arg = &ws,
+                                  .pidfile = config->pidfile };
+    int ready_fd = -1;
+
+    if (realpath(opts->config_path, path) == NULL) {
+        fprintf(stderr, "%s: %s\n", opts->config_path, strerror(errno));
+        return EX_CONFIG;
+    }
+    ws.config_path = path;
+    ws.file_socket = strdup(config->socket);
+    ws.user = config->user != NULL ? strdup(config->user) : NULL;
+    ws.socket = opts->socket != NULL ? opts->socket : config->socket;
+    if (ws.file_socket == NULL || (config->user != NULL && ws.user == NULL))
+        return EX_OSERR;
+    log_open("forcetls-milter", config->syslog_facility, opts->foreground);
+    log_set_debug(opts->debug);
+    config_check_environment(config, warn_log, NULL);
+    if (!opts->foreground)
+        ready_fd = daemonize();
+    log_msg(LOG_INFO, "starting forcetls-milter %s: inbound=%zu outbound=%zu",
+            FORCETLS_VERSION, config->inbound_count, config->outbound_count);
+    return supervisor_run(&job, ready_fd);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opts = { 0 };
+    struct config *config;
+    int status;
+
+    parse_options(argc, argv, &opts);
+    if (!tlsfacts_init()) {
+        fprintf(stderr, "forcetls-milter: cannot read OpenSSL's cipher table\n");
+        return EX_SOFTWARE;
+    }
+    config = load_or_exit(opts.config_path, opts.check_only ? 1 : EX_CONFIG);
+    if (opts.check_only) {
+        config_check_environment(config, warn_stderr, (void *)opts.config_path);
+        status = EX_OK;
+    } else if (opts.table != NULL) {
+        status = print_table(config, opts.table);
+    } else {
+        status = run_daemon(&opts, config);
+    }
+    config_free(config);
+    tlsfacts_shutdown();
+    return status;
+}

@@ -1,1 +1,292 @@
-/* stub */ typedef int forcetls_stub_sup;
+/*
+ * supervisor.c - the single-threaded parent that owns the signals.
+ *
+ * Why a parent at all: libmilter's own signal thread sigwaits SIGHUP,
+ * SIGTERM and SIGINT and treats SIGHUP as "stop", and smfi_main() cannot
+ * run twice. A SIGHUP handler or a second sigwait in the milter process
+ * races with that thread (the kernel may hand the signal to either), so a
+ * burst of SIGHUPs can stop the milter. Instead, as in OpenDKIM, the
+ * process that administrators and systemd signal (the PID in the pidfile)
+ * is this parent. It creates no threads and never calls libmilter; it
+ * keeps HUP, USR1, INT, TERM and CHLD blocked and takes them one at a time
+ * with sigtimedwait(), so every signal is handled exactly where and when
+ * we expect:
+ *   SIGHUP, SIGUSR1  -> SIGUSR1 to the worker, whose reloader thread is the
+ *                       only thread that takes SIGUSR1 (all others block it)
+ *   SIGTERM, SIGINT  -> SIGUSR2 to the worker: stop gracefully; then wait
+ *   worker exits     -> restart it, with back-off, unless stopping
+ * Signals of one kind that arrive together coalesce into one reload,
+ * which is what a reload wants. The worker never sees SIGHUP from us.
+ *
+ * Thread safety: single-threaded by design; must not create threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "log.h"
+#include "supervisor.h"
+
+/* How long a stopping worker may take before it is killed. */
+#define SUPERVISOR_STOP_TIMEOUT 60
+/* Restart back-off bounds, in seconds. */
+#define SUPERVISOR_BACKOFF_MIN 1
+#define SUPERVISOR_BACKOFF_MAX 60
+
+struct supervisor {
+    const struct supervisor_job *job;
+    pid_t worker;             /* 0 when none runs */
+    time_t worker_started;
+    time_t restart_at;        /* when to start the next worker */
+    unsigned backoff;
+    bool stopping;
+    time_t stop_deadline;
+    unsigned generation;      /* workers started so far */
+};
+
+/* A no-op handler, so that SIGCHLD is queued rather than discarded. */
+static void supervisor_sigchld(int sig)
+{
+    (void)sig;
+}
+
+/* Write our PID to path; a failure is logged, not fatal. */
+static void supervisor_write_pidfile(const char *path)
+{
+    char text[32];
+    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0 || write(fd, text, (size_t)len) != len)
+        log_msg(LOG_ERR, "cannot write pidfile %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Text for a wait status, for the log. */
+static void supervisor_describe(int status, char *out, size_t outsz)
+{
+    if (WIFEXITED(status))
+        snprintf(out, outsz, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, outsz, "signal %d", WTERMSIG(status));
+    else
+        snprintf(out, outsz, "status 0x%x", (unsigned)status);
+}
+
+/* Exit status to report for a worker that failed to start. */
+static int supervisor_failure_status(int status)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        return WEXITSTATUS(status);
+    return EX_SOFTWARE;
+}
+
+/* In the child: die with the parent, then run the worker. */
+static void supervisor_child(const struct supervisor_job *job, int ready_fd,
+                             unsigned generation)
+{
+#ifdef __linux__
+    /* If the parent is killed outright, the worker must not linger. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    _exit(job->run(job->arg, ready_fd, generation));
+}
+
+/*
+ * Fork a worker and wait until it serves. Returns its PID, or 0 when it
+ * failed to start; then *status holds its wait status.
+ */
+static pid_t supervisor_start_worker(const struct supervisor_job *job,
+                                     unsigned generation, int *status)
+{
+    int fds[2];
+    pid_t pid;
+    char byte;
+    ssize_t got;
+
+    *status = 0;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        log_msg(LOG_ERR, "pipe: %s", strerror(errno));
+        *status = EX_OSERR << 8;
+        return 0;
+    }
+    pid = fork();
+    if (pid < 0) {
+        log_msg(LOG_ERR, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        *status = EX_OSERR << 8;
+        return 0;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        supervisor_child(job, fds[1], generation);
+    }
+    close(fds[1]);
+    do
+        got = read(fds[0], &byte, 1);
+    while (got < 0 && errno == EINTR);
+    close(fds[0]);
+    if (got == 1)
+        return pid;
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+/* Tell the caller that waits for our start how it went. */
+static void supervisor_report_ready(int ready_fd, int status)
+{
+    unsigned char byte = (unsigned char)status;
+
+    if (ready_fd < 0)
+        return;
+    if (write(ready_fd, &byte, 1) != 1)
+        log_msg(LOG_WARNING, "cannot report startup status: %s", strerror(errno));
+    close(ready_fd);
+}
+
+/* Reap exited children; note when the worker is gone. */
+static void supervisor_reap(struct supervisor *sv)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        char why[64];
+        time_t now = time(NULL);
+
+        if (pid != sv->worker)
+            continue;
+        sv->worker = 0;
+        if (sv->stopping)
+            continue;
+        if (now - sv->worker_started > SUPERVISOR_BACKOFF_MAX)
+            sv->backoff = SUPERVISOR_BACKOFF_MIN;
+        supervisor_describe(status, why, sizeof(why));
+        log_msg(LOG_ERR, "worker %ld ended unexpectedly (%s); restarting in %u s",
+                (long)pid, why, sv->backoff);
+        sv->restart_at = now + sv->backoff;
+        sv->backoff = sv->backoff * 2 > SUPERVISOR_BACKOFF_MAX
+            ? SUPERVISOR_BACKOFF_MAX : sv->backoff * 2;
+    }
+}
+
+/* Start a replacement worker when it is time to. */
+static void supervisor_maybe_restart(struct supervisor *sv)
+{
+    int status;
+
+    if (sv->stopping || sv->worker != 0 || time(NULL) < sv->restart_at)
+        return;
+    sv->worker = supervisor_start_worker(sv->job, sv->generation++, &status);
+    sv->worker_started = time(NULL);
+    if (sv->worker == 0) {
+        char why[64];
+
+        supervisor_describe(status, why, sizeof(why));
+        log_msg(LOG_ERR, "worker failed to start (%s); retrying in %u s", why,
+                sv->backoff);
+        sv->restart_at = time(NULL) + sv->backoff;
+        sv->backoff = sv->backoff * 2 > SUPERVISOR_BACKOFF_MAX
+            ? SUPERVISOR_BACKOFF_MAX : sv->backoff * 2;
+    }
+}
+
+/* Act on one signal taken from the blocked set. */
+static void supervisor_on_signal(struct supervisor *sv, int sig)
+{
+    switch (sig) {
+    case SIGHUP:
+    case SIGUSR1:
+        if (sv->worker != 0 && !sv->stopping)
+            kill(sv->worker, SUPERVISOR_SIG_RELOAD);
+        break;
+    case SIGTERM:
+    case SIGINT:
+        if (!sv->stopping) {
+            log_msg(LOG_INFO, "stopping on signal %d", sig);
+            sv->stopping = true;
+            sv->stop_deadline = time(NULL) + SUPERVISOR_STOP_TIMEOUT;
+            if (sv->worker != 0)
+                kill(sv->worker, SUPERVISOR_SIG_STOP);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* The signal loop; returns when the worker has stopped after SIGTERM/SIGINT. */
+static void supervisor_loop(struct supervisor *sv, const sigset_t *set)
+{
+    for (;;) {
+        const struct timespec tick = { 1, 0 };
+        int sig = sigtimedwait(set, NULL, &tick);
+
+        if (sig > 0)
+            supervisor_on_signal(sv, sig);
+        supervisor_reap(sv);
+        if (sv->stopping && sv->worker == 0)
+            return;
+        if (sv->stopping && time(NULL) > sv->stop_deadline) {
+            log_msg(LOG_ERR, "worker %ld did not stop in %d s; killing it",
+                    (long)sv->worker, SUPERVISOR_STOP_TIMEOUT);
+            kill(sv->worker, SIGKILL);
+            sv->stop_deadline = time(NULL) + SUPERVISOR_STOP_TIMEOUT;
+        }
+        supervisor_maybe_restart(sv);
+    }
+}
+
+/* Run the worker under supervision; see supervisor.h. */
+int supervisor_run(const struct supervisor_job *job, int ready_fd)
+{
+    struct supervisor sv = { .job = job, .backoff = SUPERVISOR_BACKOFF_MIN };
+    struct sigaction sa;
+    sigset_t set;
+    int status;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = supervisor_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
+    if (job->pidfile != NULL)
+        supervisor_write_pidfile(job->pidfile);
+    sv.worker = supervisor_start_worker(job, sv.generation++, &status);
+    sv.worker_started = time(NULL);
+    if (sv.worker == 0) {
+        status = supervisor_failure_status(status);
+        supervisor_report_ready(ready_fd, status);
+        if (job->pidfile != NULL)
+            unlink(job->pidfile);
+        return status;
+    }
+    supervisor_report_ready(ready_fd, 0);
+    supervisor_loop(&sv, &set);
+    if (job->pidfile != NULL)
+        unlink(job->pidfile);
+    log_msg(LOG_INFO, "stopped");
+    return EX_OK;
+}

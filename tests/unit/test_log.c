@@ -1,7 +1,107 @@
+/*
+ * test_log.c - logfmt escaping and facility names.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
-static void t_stub(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(t_stub) }; return cmocka_run_group_tests(t, NULL, NULL); }
+
+#include "log.h"
+
+struct escape_case {
+    const char *in;
+    const char *want;
+};
+
+static const struct escape_case escape_cases[] = {
+    { "mail.contoso.example", "mail.contoso.example" },
+    { "<a@contoso.example>", "<a@contoso.example>" },
+    { NULL, "none" },
+    { "", "\"\"" },
+    { "Contoso Demo Root CA", "\"Contoso Demo Root CA\"" },
+    { "a\"b", "\"a\\\"b\"" },
+    { "a\\b", "\"a\\\\b\"" },
+    { "k=v", "\"k=v\"" },
+    { "x\r\ndecision=accept", "\"x\\r\\ndecision=accept\"" },
+    { "tab\there", "\"tab\\there\"" },
+    { "\x01\x7f", "\"\\x01\\x7f\"" },
+    { "b\xc3\xbc", "\"b\\xc3\\xbc\"" },
+};
+
+/* Each value escapes to exactly the expected text. */
+static void test_escape_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(escape_cases) / sizeof(escape_cases[0]); i++) {
+        char out[LOG_VALUE_BUF];
+
+        log_value(escape_cases[i].in, out, sizeof(out));
+        if (strcmp(out, escape_cases[i].want) != 0)
+            fail_msg("case %zu: got %s, want %s", i, out, escape_cases[i].want);
+    }
+}
+
+/* A value longer than LOG_VALUE_MAX is cut and marked. */
+static void test_escape_truncates(void **state)
+{
+    char in[LOG_VALUE_MAX * 2 + 1], out[LOG_VALUE_BUF];
+
+    (void)state;
+    memset(in, 'a', sizeof(in) - 1);
+    in[sizeof(in) - 1] = '\0';
+    log_value(in, out, sizeof(out));
+    assert_int_equal(strlen(out), LOG_VALUE_MAX + 3);
+    assert_string_equal(out + LOG_VALUE_MAX, "...");
+}
+
+/* Worst-case bytes fit the documented buffer without truncation. */
+static void test_escape_worst_case_fits(void **state)
+{
+    char in[LOG_VALUE_MAX + 1], out[LOG_VALUE_BUF];
+
+    (void)state;
+    memset(in, 0x01, LOG_VALUE_MAX);
+    in[LOG_VALUE_MAX] = '\0';
+    log_value(in, out, sizeof(out));
+    assert_int_equal(strlen(out), LOG_VALUE_MAX * 4 + 2);
+    assert_int_equal(out[strlen(out) - 1], '"');
+}
+
+/* A tiny buffer never overflows and stays terminated. */
+static void test_escape_small_buffer(void **state)
+{
+    char out[10];
+
+    (void)state;
+    memset(out, 'X', sizeof(out));
+    log_value("a value with spaces", out, sizeof(out));
+    assert_true(memchr(out, '\0', sizeof(out)) != NULL);
+    assert_true(strlen(out) < sizeof(out));
+}
+
+/* Facility names map to syslog values; unknown ones to -1. */
+static void test_facility_names(void **state)
+{
+    (void)state;
+    assert_int_equal(log_facility_from_name("mail"), LOG_MAIL);
+    assert_int_equal(log_facility_from_name("LOCAL3"), LOG_LOCAL3);
+    assert_int_equal(log_facility_from_name("daemon"), LOG_DAEMON);
+    assert_int_equal(log_facility_from_name("mial"), -1);
+    assert_int_equal(log_facility_from_name(""), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape_table),
+        cmocka_unit_test(test_escape_truncates),
+        cmocka_unit_test(test_escape_worst_case_fits),
+        cmocka_unit_test(test_escape_small_buffer),
+        cmocka_unit_test(test_facility_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,282 @@
+/*
+ * worker.c - the milter process: socket, privileges, reloads, smfi_main.
+ *
+ * Owns the life of one milter process under the supervisor: open the
+ * socket while still privileged, drop privileges, start the reloader
+ * thread, and hand over to libmilter. It decides nothing about mail.
+ *
+ * Signals: the supervisor forks us with HUP, INT, TERM, USR1 and USR2
+ * blocked, and we keep them blocked in every thread we or libmilter
+ * create. libmilter's signal thread then takes HUP/INT/TERM (sent to this
+ * PID directly, they stop us and the supervisor restarts us), and our
+ * reloader thread is the only one that takes USR1 (reload) and USR2
+ * (graceful stop). No signal can land on a thread that does not expect it.
+ *
+ * Thread safety: the reloader thread publishes snapshots through
+ * confref.c; everything else here runs before smfi_main() starts threads.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "callbacks.h"
+#include "confref.h"
+#include "log.h"
+#include "supervisor.h"
+#include "worker.h"
+
+/* How long a graceful stop waits for sessions in flight. */
+#define WORKER_DRAIN_SECONDS 30
+
+/* The path of a unix socket spec, or NULL for inet sockets. */
+static const char *worker_unix_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    if (spec[0] == '/')
+        return spec;
+    return NULL;
+}
+
+/* Create the socket's directory if it is missing (one level). */
+static void worker_make_socket_dir(const char *path, const struct config *c)
+{
+    char copy[4096];
+    const char *dir;
+    struct stat st;
+
+    if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+        return;
+    dir = dirname(copy);
+    if (stat(dir, &st) == 0 || mkdir(dir, 0750) != 0)
+        return;
+    log_msg(LOG_NOTICE, "created socket directory %s", dir);
+    if (c->user != NULL || c->socket_group != NULL) {
+        struct passwd *pw = c->user ? getpwnam(c->user) : NULL;
+        struct group *gr = c->socket_group ? getgrnam(c->socket_group) : NULL;
+
+        if (chown(dir, pw ? pw->pw_uid : (uid_t)-1, gr ? gr->gr_gid : (gid_t)-1) != 0)
+            log_msg(LOG_WARNING, "chown %s: %s", dir, strerror(errno));
+    }
+}
+
+/* Give a unix socket its configured mode and group. */
+static bool worker_set_socket_access(const char *path, const struct config *c)
+{
+    if (chmod(path, c->socket_mode) != 0) {
+        log_msg(LOG_ERR, "chmod %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (c->socket_group != NULL) {
+        struct group *gr = getgrnam(c->socket_group);
+
+        if (gr == NULL) {
+            log_msg(LOG_ERR, "socket_group %s: no such group", c->socket_group);
+            return false;
+        }
+        if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+            log_msg(LOG_ERR, "chown %s: %s", path, strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Open the milter socket (replacing a stale unix socket). */
+static bool worker_open_socket(const char *spec, const struct config *c)
+{
+    const char *path = worker_unix_path(spec);
+    mode_t old_mask = 0;
+    bool ok;
+
+    if (path != NULL) {
+        worker_make_socket_dir(path, c);
+        old_mask = umask(~c->socket_mode & 0777);
+    }
+    ok = smfi_setconn((char *)spec) == MI_SUCCESS && smfi_opensocket(true) == MI_SUCCESS;
+    if (path != NULL)
+        umask(old_mask);
+    if (!ok) {
+        log_msg(LOG_ERR, "cannot open milter socket %s", spec);
+        return false;
+    }
+    return path == NULL || worker_set_socket_access(path, c);
+}
+
+/* Become the configured user; refuse to go on as root if we cannot. */
+static int worker_drop_privileges(const struct config *c)
+{
+    struct passwd *pw;
+
+    if (c->user == NULL)
+        return EX_OK;
+    pw = getpwnam(c->user);
+    if (pw == NULL) {
+        log_msg(LOG_ERR, "user %s: no such user; refusing to run", c->user);
+        return EX_NOUSER;
+    }
+    if (geteuid() != 0) {
+        if (geteuid() != pw->pw_uid)
+            log_msg(LOG_WARNING, "not started as root: cannot become %s, "
+                    "running as uid %ld", c->user, (long)geteuid());
+        return EX_OK;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
+        || setuid(pw->pw_uid) != 0) {
+        log_msg(LOG_ERR, "cannot become user %s: %s", c->user, strerror(errno));
+        return EX_OSERR;
+    }
+    if (setuid(0) == 0) {
+        log_msg(LOG_ERR, "could regain root after becoming %s; refusing to run", c->user);
+        return EX_SOFTWARE;
+    }
+    return EX_OK;
+}
+
+/* Load the configuration again; keep the old one if the new one fails. */
+static void worker_reload(const struct worker_settings *ws)
+{
+    struct config_error err;
+    struct config *c = config_load(ws->config_path, &err);
+
+    if (c == NULL) {
+        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
+        return;
+    }
+    if ((c->user == NULL) != (ws->user == NULL)
+        || (c->user != NULL && strcmp(c->user, ws->user) != 0))
+        log_msg(LOG_WARNING, "user changed in the configuration: takes effect on restart");
+    if (strcmp(c->socket, ws->file_socket) != 0)
+        log_msg(LOG_WARNING, "socket changed in the configuration: takes effect on restart");
+    log_set_facility(c->syslog_facility);
+    log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", c->inbound_count,
+            c->outbound_count);
+    confref_publish(c);
+    callbacks_config_changed();
+}
+
+/* Stop gracefully: refuse new work, let sessions finish (bounded), stop. */
+static void worker_drain_and_stop(void)
+{
+    const struct timespec step = { 0, 100 * 1000 * 1000 };
+    time_t deadline = time(NULL) + WORKER_DRAIN_SECONDS;
+
+    callbacks_start_draining();
+    while (callbacks_active_sessions() > 0 && time(NULL) < deadline)
+        nanosleep(&step, NULL);
+    if (callbacks_active_sessions() > 0)
+        log_msg(LOG_WARNING, "stopping with %lu sessions still open",
+                callbacks_active_sessions());
+    smfi_stop();
+}
+
+/* The reloader thread: the only thread that takes USR1 and USR2. */
+static void *worker_signal_thread(void *arg)
+{
+    const struct worker_settings *ws = arg;
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SUPERVISOR_SIG_RELOAD);
+    sigaddset(&set, SUPERVISOR_SIG_STOP);
+    for (;;) {
+        int sig;
+
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SUPERVISOR_SIG_RELOAD) {
+            worker_reload(ws);
+        } else {
+            worker_drain_and_stop();
+            return NULL;
+        }
+    }
+}
+
+/*
+ * The first snapshot of this process: the one validated at startup for the
+ * first worker; for a restarted worker the file as it is now (earlier
+ * workers may have reloaded it), or the startup one if it is broken.
+ */
+static void worker_publish_first(const struct worker_settings *ws,
+                                 unsigned generation)
+{
+    struct config *startup = (struct config *)ws->startup; /* our own copy since fork */
+    struct config_error err;
+    struct config *c;
+
+    if (generation == 0) {
+        confref_publish(startup);
+        return;
+    }
+    c = config_load(ws->config_path, &err);
+    if (c == NULL) {
+        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
+        confref_publish(startup);
+        return;
+    }
+    config_free(startup);
+    confref_publish(c);
+}
+
+/* Block the signals that only designated threads may take. */
+static void worker_block_signals(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SUPERVISOR_SIG_RELOAD);
+    sigaddset(&set, SUPERVISOR_SIG_STOP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Run the milter; see worker.h. */
+int worker_run(void *arg, int ready_fd, unsigned generation)
+{
+    const struct worker_settings *ws = arg;
+    pthread_t thread;
+    int status;
+
+    worker_block_signals();
+    if (!callbacks_register()) {
+        log_msg(LOG_ERR, "smfi_register failed");
+        return EX_SOFTWARE;
+    }
+    if (!worker_open_socket(ws->socket, ws->startup))
+        return EX_UNAVAILABLE;
+    status = worker_drop_privileges(ws->startup);
+    if (status != EX_OK)
+        return status;
+    worker_publish_first(ws, generation);
+    if (pthread_create(&thread, NULL, worker_signal_thread, (void *)ws) != 0) {
+        log_msg(LOG_ERR, "cannot start the reloader thread");
+        return EX_OSERR;
+    }
+    log_msg(LOG_INFO, "serving on %s", ws->socket);
+    if (write(ready_fd, "1", 1) != 1)
+        log_msg(LOG_WARNING, "cannot tell the supervisor we are ready");
+    close(ready_fd);
+    status = smfi_main();
+    log_msg(LOG_INFO, "milter stopped%s", status == MI_SUCCESS ? "" : " with an error");
+    return status == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+}
