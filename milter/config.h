@@ -98,6 +98,11 @@ struct config {
     struct domain_table *outbound_by_domain;
     /* tlspolicy keys for smart hosts ("[host]:port", "[host]", ...) -> outbound id */
     struct domain_table *outbound_by_nexthop;
+
+    /* Lines of some settings (0: default used), for environment warnings. */
+    struct {
+        int socket, policy_socket, socket_group, user, pidfile;
+    } lines;
 };
 
 /* A load error, already formatted as "FILE:LINE: message" (LINE may be 0). */
@@ -122,8 +127,24 @@ void config_check_environment(const struct config *config,
                               void (*warn)(const char *text, void *arg),
                               void *arg);
 
+/* Keyword of an action ("reject", ...) or settings ("domain-validation", ...). */
 const char *config_action_name(enum action action);
 const char *config_tls_settings_name(enum tls_settings settings);
+
+/*
+ * Check a socket specification as config_load does ("unix:/abs/path",
+ * "local:/abs/path", "inet:PORT@HOST", "inet6:PORT@HOST"), e.g. for -p.
+ * On failure sets *err (when not NULL) to a static message.
+ */
+bool config_socket_valid(const char *spec, const char **err);
+
+/*
+ * A smart host as Postfix writes a next hop, and so the key it uses for
+ * smtp_tls_policy_maps: "[host]:port", "[host]", "host:port" or "host".
+ * Returns the length snprintf would write.
+ */
+size_t config_smart_host_text(const struct smart_host *host, char *out,
+                              size_t outsz);
 
 /* Built-in defaults, also used by the man page and the tests. */
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/forcetls/forcetls.conf"

@@ -1,0 +1,38 @@
+#!/bin/sh
+# install-deps.sh - install what forcetls needs on Debian 12, as root.
+#   install-deps.sh          build and run the daemon and its demo
+#   install-deps.sh --test   also what the test suite needs
+# Postfix is installed unconfigured ("No configuration"): the demo and the
+# tests run private Postfix instances on loopback ports and never touch or
+# start the system one.
+set -eu
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps.sh: run me as root" >&2
+    exit 1
+fi
+
+build="build-essential autoconf automake pkg-config ca-certificates
+       libmilter-dev libconfig-dev libssl-dev libidn2-dev libcmocka-dev"
+demo="postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl procps iproute2"
+test="clang m4 util-linux"
+
+pkgs="$build $demo"
+if [ "${1:-}" = "--test" ]; then
+    pkgs="$pkgs $test"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! dpkg -s postfix >/dev/null 2>&1; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
+missing=""
+for p in $pkgs; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+echo "install-deps.sh: all packages present"
