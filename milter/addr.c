@@ -124,13 +124,41 @@ check_ascii_name(const char *name, size_t total, const char **err)
     return true;
 }
 
+/* Join the labels of in[0..len), U-labels converted, into buf (ASCII). */
+static bool
+labels_to_ascii(const char *in, size_t len, char *buf, size_t bufsz,
+                size_t *pos, const char **err)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && in[i] != '.')
+            continue;
+        if (i == start)
+            return fail(err, "empty label");
+        if (start > 0 && !append(buf, bufsz, pos, ".", 1))
+            return fail(err, "name too long");
+        if (has_non_ascii(in + start, i - start)) {
+            if (!append_ulabel(in + start, i - start, buf, bufsz, pos, err))
+                return false;
+        } else {
+            if (i - start > LABEL_MAX)
+                return fail(err, "label too long");
+            if (!append(buf, bufsz, pos, in + start, i - start))
+                return fail(err, "name too long");
+        }
+        start = i + 1;
+    }
+    return true;
+}
+
 /* Normalise a domain name (see addr.h). */
 bool
 addr_normalize_domain(const char *in, size_t len, char *out, size_t outsz,
                       const char **err)
 {
     char buf[ADDR_DOMAIN_MAX * 2];
-    size_t pos = 0, start = 0;
+    size_t pos = 0;
 
     if (in == NULL || out == NULL || outsz == 0)
         return fail(err, "no name");
@@ -142,25 +170,8 @@ addr_normalize_domain(const char *in, size_t len, char *out, size_t outsz,
     if (len > RAW_NAME_MAX)
         return fail(err, "name too long");
     buf[0] = '\0';
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && in[i] != '.')
-            continue;
-        if (i == start)
-            return fail(err, "empty label");
-        if (start > 0 && !append(buf, sizeof(buf), &pos, ".", 1))
-            return fail(err, "name too long");
-        if (has_non_ascii(in + start, i - start)) {
-            if (!append_ulabel(in + start, i - start, buf, sizeof(buf), &pos,
-                               err))
-                return false;
-        } else {
-            if (i - start > LABEL_MAX)
-                return fail(err, "label too long");
-            if (!append(buf, sizeof(buf), &pos, in + start, i - start))
-                return fail(err, "name too long");
-        }
-        start = i + 1;
-    }
+    if (!labels_to_ascii(in, len, buf, sizeof(buf), &pos, err))
+        return false;
     for (size_t i = 0; i < pos; i++)
         buf[i] = lower(buf[i]);
     if (!check_ascii_name(buf, pos, err))

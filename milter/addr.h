@@ -46,7 +46,12 @@ struct addr_path {
 /*
  * Parse an envelope path as libmilter passes it ("<a@b.c>", "a@b.c",
  * "<@relay:a@b.c>", "<>", "<\"quoted local\"@b.c>"). The domain is the part
- * after the last '@' outside a quoted local part, normalised as above.
+ * after the '@' that ends the local part (a quoted local part may contain
+ * '@'), normalised as above. A source route is dropped. An address literal
+ * ("[192.0.2.1]") is kept lower-cased as the domain text; it matches no
+ * domain pattern. A path without '@' ("<postmaster>") gives the local part
+ * as address and domain "". The local part is lower-cased (ASCII only) and
+ * must be well-formed UTF-8.
  * Returns false for hostile or unparsable input (the caller fails closed).
  */
 bool addr_parse_path(const char *path, struct addr_path *out);

@@ -57,7 +57,8 @@ size_t cidr_table_size(const struct cidr_table *table);
 
 /*
  * All ids whose prefix contains ip, deduplicated, appended to ids[] (at
- * most max). Returns the total count found, which may exceed max.
+ * most max), most specific prefix first (ids of one prefix in the order
+ * added). Returns the total count found, which may exceed max.
  */
 size_t cidr_table_lookup(const struct cidr_table *table,
                          const struct ip_addr *ip, uint32_t *ids, size_t max);

@@ -1,1 +1,1358 @@
-/* stub */ typedef int forcetls_stub_config;
+/*
+ * config.c - forcetls.conf (libconfig) to a validated, immutable snapshot.
+ *
+ * Owns the schema of the file: one table of keys, types, defaults and
+ * validators for each level (top level, inbound connector, outbound
+ * connector), the rules that span several keys, and the compiled lookup
+ * tables. A default is text run through the same validator as a written
+ * value, so a default can never be something the file could not say.
+ *
+ * Must not: accept anything it does not understand (an unknown key, a wrong
+ * type or a bad value is an error "FILE:LINE: message", because a typo must
+ * never silently weaken policy); log or exit (the caller reports); look at
+ * the environment while loading (config_check_environment only warns);
+ * depend on the locale (ASCII helpers below, no <ctype.h>, no strtol).
+ *
+ * Thread safety: config_load keeps all its state in its own loader, snapshot
+ * and libconfig object, so a reload may run in any thread while sessions
+ * read the previous snapshot, which is never written after loading.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <libconfig.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "config.h"
+#include "domain_table.h"
+#include "log.h"
+
+#define NAME_MAX_LEN 64          /* connector names */
+#define ACCOUNT_MAX_LEN 32       /* user and group names */
+#define REJECT_TEXT_MAX 200
+#define MAX_CIPHER_BITS 256
+#define MAX_CONNECTORS 1000000u
+
+struct loader {
+    const char *path;            /* the file given to config_load */
+    struct config *cfg;          /* being built */
+    struct config_error *err;
+    const char *key;             /* setting being read, for messages */
+    bool inbound;                /* reading an inbound connector */
+    uint32_t id;                 /* index of that connector */
+};
+
+/* Parse text (a written value, or a default when s is NULL) into field. */
+typedef bool value_fn(struct loader *ld, const config_setting_t *s,
+                      const char *text, void *field);
+/* Load a list of connector groups. */
+typedef bool groups_fn(struct loader *ld, const config_setting_t *list);
+
+enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_LIST, KEY_GROUPS };
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset;               /* of the field in the target struct */
+    const char *dflt;            /* parsed like a written value; NULL: unset */
+    value_fn *parse;             /* KEY_STRING, and each element of KEY_LIST */
+    groups_fn *groups;           /* KEY_GROUPS */
+    int max;                     /* KEY_INT accepts 0..max */
+    bool required;
+    size_t line_offset;          /* top level: where to record the line; 0: no */
+};
+
+/* Default of connector keys that take the value of a top-level key. */
+static const char INHERIT[] = "(the top-level value)";
+
+struct keyword {
+    const char *name;
+    int value;
+};
+
+static const struct keyword actions[] = {
+    { "reject", ACTION_REJECT }, { "tempfail", ACTION_TEMPFAIL },
+    { "monitor", ACTION_MONITOR }, { NULL, 0 },
+};
+static const struct keyword settings_words[] = {
+    { "encryption-only", TLS_SETTINGS_ENCRYPTION_ONLY },
+    { "certificate-validation", TLS_SETTINGS_CERTIFICATE_VALIDATION },
+    { "domain-validation", TLS_SETTINGS_DOMAIN_VALIDATION }, { NULL, 0 },
+};
+static const struct keyword versions[] = {
+    { "TLSv1", TLS_VERSION_1_0 }, { "TLSv1.1", TLS_VERSION_1_1 },
+    { "TLSv1.2", TLS_VERSION_1_2 }, { "TLSv1.3", TLS_VERSION_1_3 },
+    { NULL, 0 },
+};
+
+/* ---- ASCII helpers (the locale must not change what a file means) ---- */
+
+/* Lower-case one ASCII letter. */
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* strcmp ignoring ASCII case. */
+static int ascii_casecmp(const char *a, const char *b)
+{
+    for (; *a != '\0' && ascii_lower(*a) == ascii_lower(*b); a++, b++)
+        continue;
+    return (unsigned char)ascii_lower(*a) - (unsigned char)ascii_lower(*b);
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static bool is_alnum(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Letters, digits, '.', '_' and '-', starting with a letter or digit. */
+static bool is_simple_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > max || !is_alnum(s[0]))
+        return false;
+    for (; *s != '\0'; s++)
+        if (!is_alnum(*s) && *s != '.' && *s != '_' && *s != '-')
+            return false;
+    return true;
+}
+
+/* Any C0 control byte or DEL (line breaks would forge log lines, replies). */
+static bool has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* len decimal digits (1..9) with value <= max. */
+static bool parse_decimal(const char *s, size_t len, unsigned long max,
+                          unsigned long *out)
+{
+    unsigned long v = 0;
+
+    if (len == 0 || len > 9)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(s[i]))
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    *out = v;
+    return v <= max;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Keyword -> value, ASCII case-insensitively. */
+static bool keyword_find(const struct keyword *kw, const char *text, int *value)
+{
+    for (; kw->name != NULL; kw++)
+        if (ascii_casecmp(kw->name, text) == 0) {
+            *value = kw->value;
+            return true;
+        }
+    return false;
+}
+
+/* Value -> keyword, "unknown" when out of range. */
+static const char *keyword_name(const struct keyword *kw, int value)
+{
+    for (; kw->name != NULL; kw++)
+        if (kw->value == value)
+            return kw->name;
+    return "unknown";
+}
+
+/* "a, b or c" for messages. */
+static void keyword_list(const struct keyword *kw, char *out, size_t outsz)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; kw[i].name != NULL && used < outsz; i++) {
+        const char *sep = i == 0 ? "" : kw[i + 1].name == NULL ? " or " : ", ";
+        int n = snprintf(out + used, outsz - used, "%s%s", sep, kw[i].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* ---- Errors ---- */
+
+/* Format "FILE:LINE: message" for setting s (NULL: line 0); returns false. */
+static bool fail(struct loader *ld, const config_setting_t *s,
+                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(struct loader *ld, const config_setting_t *s,
+                 const char *fmt, ...)
+{
+    char msg[768];
+    const char *file = NULL;
+    unsigned line = 0;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (s != NULL) {
+        file = config_setting_source_file(s);
+        line = config_setting_source_line(s);
+    }
+    snprintf(ld->err->text, sizeof ld->err->text, "%s:%u: %s",
+             file != NULL ? file : ld->path, line, msg);
+    return false;
+}
+
+/* The usual "key: "value": why" error. */
+static bool bad_value(struct loader *ld, const config_setting_t *s,
+                      const char *text, const char *why)
+{
+    return fail(ld, s, "%s: \"%.200s\": %s", ld->key, text, why);
+}
+
+static bool no_memory(struct loader *ld, const config_setting_t *s)
+{
+    return fail(ld, s, "out of memory");
+}
+
+/* Name of connector id of the direction being read. */
+static const char *conn_name(const struct loader *ld, uint32_t id)
+{
+    const char *name = ld->inbound ? ld->cfg->inbound[id].name
+                                   : ld->cfg->outbound[id].name;
+    return name != NULL ? name : "(unnamed)";
+}
+
+/* ---- Small containers ---- */
+
+/* Append a copy of s; grows by doubling (capacity is implied by count). */
+static bool strlist_push(struct strlist *list, const char *s)
+{
+    size_t n = list->count;
+
+    if (n == 0 || (n & (n - 1)) == 0) {
+        char **items = realloc(list->items, (n == 0 ? 1 : 2 * n) * sizeof *items);
+        if (items == NULL)
+            return false;
+        list->items = items;
+    }
+    if ((list->items[n] = strdup(s)) == NULL)
+        return false;
+    list->count = n + 1;
+    return true;
+}
+
+static void strlist_free(struct strlist *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i]);
+    free(list->items);
+}
+
+/* strdup into a char * field, replacing nothing (fields start NULL). */
+static bool store_string(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field)
+{
+    char **dst = field;
+
+    if ((*dst = strdup(text)) == NULL)
+        return no_memory(ld, s);
+    return true;
+}
+
+/* ---- Value validators ---- */
+
+/* Check a milter or policy socket specification (see config.h). */
+bool config_socket_valid(const char *spec, const char **err)
+{
+    const char *why = NULL;
+
+    if (has_prefix(spec, "unix:") || has_prefix(spec, "local:")) {
+        const char *path = strchr(spec, ':') + 1;
+        size_t len = strlen(path);
+        if (path[0] != '/')
+            why = "the socket path must be absolute";
+        else if (len >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+            why = "the socket path is too long for a unix socket";
+        else if (path[len - 1] == '/')
+            why = "the socket path names a directory";
+    } else if (has_prefix(spec, "inet:") || has_prefix(spec, "inet6:")) {
+        bool v6 = has_prefix(spec, "inet6:");
+        const char *port = strchr(spec, ':') + 1;
+        const char *at = strchr(port, '@');
+        unsigned long num;
+        unsigned char addr[16];
+        char host[ADDR_DOMAIN_MAX];
+        struct ip_addr ip;
+        if (at == NULL)
+            why = "write the address to listen on, e.g. inet:8891@127.0.0.1"
+                  " (without @HOST libmilter listens on all interfaces)";
+        else if (!parse_decimal(port, (size_t)(at - port), 65535, &num) ||
+                 num == 0)
+            why = "the port must be a number from 1 to 65535";
+        else if (inet_pton(v6 ? AF_INET6 : AF_INET, at + 1, addr) == 1)
+            why = NULL;
+        else if (ip_parse(at + 1, &ip) ||
+                 !addr_normalize_domain(at + 1, strlen(at + 1), host,
+                                        sizeof host, NULL))
+            why = v6 ? "the host must be an IPv6 address or a host name"
+                     : "the host must be an IPv4 address or a host name";
+    } else {
+        why = "must be unix:/PATH, local:/PATH, inet:PORT@HOST or"
+              " inet6:PORT@HOST";
+    }
+    if (why != NULL && err != NULL)
+        *err = why;
+    return why == NULL;
+}
+
+/* A socket; "local:" is stored as its synonym "unix:". */
+static bool parse_socket(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field)
+{
+    const char *why;
+    char buf[PATH_MAX + 16];
+
+    if (!config_socket_valid(text, &why))
+        return bad_value(ld, s, text, why);
+    if (has_prefix(text, "local:")) {
+        snprintf(buf, sizeof buf, "unix:%s", text + strlen("local:"));
+        text = buf;
+    }
+    return store_string(ld, s, text, field);
+}
+
+/* An octal permission string: "660" or "0660", at most 0777. */
+static bool parse_mode(struct loader *ld, const config_setting_t *s,
+                       const char *text, void *field)
+{
+    size_t len = strlen(text);
+    unsigned v = 0;
+
+    if (len < 3 || len > 4 || (len == 4 && text[0] != '0'))
+        return bad_value(ld, s, text, "not an octal mode such as \"0660\"");
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '7')
+            return bad_value(ld, s, text, "not an octal mode such as \"0660\"");
+        v = v * 8 + (unsigned)(text[i] - '0');
+    }
+    *(mode_t *)field = (mode_t)v;
+    return true;
+}
+
+/* A user or group name. */
+static bool parse_account(struct loader *ld, const config_setting_t *s,
+                          const char *text, void *field)
+{
+    if (!is_simple_name(text, ACCOUNT_MAX_LEN))
+        return bad_value(ld, s, text, "not a valid user or group name");
+    return store_string(ld, s, text, field);
+}
+
+/* An absolute file name. */
+static bool parse_abspath(struct loader *ld, const config_setting_t *s,
+                          const char *text, void *field)
+{
+    size_t len = strlen(text);
+
+    if (text[0] != '/' || text[len - 1] == '/' || len >= PATH_MAX)
+        return bad_value(ld, s, text, "must be an absolute file name");
+    return store_string(ld, s, text, field);
+}
+
+/* A syslog facility name, as log.h knows them. */
+static bool parse_facility(struct loader *ld, const config_setting_t *s,
+                           const char *text, void *field)
+{
+    char lower[32];
+    size_t i;
+    int facility;
+
+    for (i = 0; text[i] != '\0' && i + 1 < sizeof lower; i++)
+        lower[i] = ascii_lower(text[i]);
+    lower[i] = '\0';
+    facility = text[i] == '\0' ? log_facility_from_name(lower) : -1;
+    if (facility < 0)
+        return bad_value(ld, s, text, "unknown syslog facility"
+                         " (mail, daemon, user, local0 ... local7)");
+    *(int *)field = facility;
+    return true;
+}
+
+/* One of the keywords of a table. */
+static bool parse_keyword(struct loader *ld, const config_setting_t *s,
+                          const char *text, const struct keyword *kw,
+                          int *value)
+{
+    char list[160], why[200];
+
+    if (!keyword_find(kw, text, value)) {
+        keyword_list(kw, list, sizeof list);
+        snprintf(why, sizeof why, "must be %s", list);
+        return bad_value(ld, s, text, why);
+    }
+    return true;
+}
+
+/* reject | tempfail | monitor; connectors default to default_action. */
+static bool parse_action(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field)
+{
+    int value = ld->cfg->default_action;
+
+    if (text != INHERIT && !parse_keyword(ld, s, text, actions, &value))
+        return false;
+    *(enum action *)field = (enum action)value;
+    return true;
+}
+
+/* TLSv1 ... TLSv1.3; connectors default to the top-level floor. */
+static bool parse_version(struct loader *ld, const config_setting_t *s,
+                          const char *text, void *field)
+{
+    int value = ld->cfg->min_tls_version;
+
+    if (text != INHERIT && !parse_keyword(ld, s, text, versions, &value))
+        return false;
+    *(enum tls_version *)field = (enum tls_version)value;
+    return true;
+}
+
+static bool parse_tls_settings(struct loader *ld, const config_setting_t *s,
+                               const char *text, void *field)
+{
+    int value = 0;
+
+    if (!parse_keyword(ld, s, text, settings_words, &value))
+        return false;
+    *(enum tls_settings *)field = (enum tls_settings)value;
+    return true;
+}
+
+/* A connector name: it appears in logs as connector=NAME, connectors=A,B. */
+static bool parse_name(struct loader *ld, const config_setting_t *s,
+                       const char *text, void *field)
+{
+    if (!is_simple_name(text, NAME_MAX_LEN))
+        return bad_value(ld, s, text, "a connector name is 1 to 64 letters,"
+                         " digits, '.', '_' or '-', starting with a letter"
+                         " or digit");
+    return store_string(ld, s, text, field);
+}
+
+/* A domain pattern of this connector; the same pattern in two is an error. */
+static bool add_domain(struct loader *ld, const config_setting_t *s,
+                       const char *text, struct strlist *list,
+                       struct domain_table *table)
+{
+    char norm[ADDR_DOMAIN_MAX];
+    const char *why = "invalid domain";
+    bool other = false;
+    uint32_t other_id = 0;
+
+    if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
+        return bad_value(ld, s, text, why);
+    if (!domain_table_add(table, norm, ld->id, &other, &other_id) ||
+        !strlist_push(list, norm))
+        return no_memory(ld, s);
+    if (other)
+        return fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already listed"
+                    " by %s connector \"%s\" (line %d)",
+                    ld->inbound ? "inbound" : "outbound", conn_name(ld, ld->id),
+                    ld->key, norm, ld->inbound ? "inbound" : "outbound",
+                    conn_name(ld, other_id),
+                    ld->inbound ? ld->cfg->inbound[other_id].line
+                                : ld->cfg->outbound[other_id].line);
+    return true;
+}
+
+static bool parse_sender_domain(struct loader *ld, const config_setting_t *s,
+                                const char *text, void *field)
+{
+    return add_domain(ld, s, text, field, ld->cfg->inbound_by_domain);
+}
+
+static bool parse_recipient_domain(struct loader *ld, const config_setting_t *s,
+                                   const char *text, void *field)
+{
+    return add_domain(ld, s, text, field, ld->cfg->outbound_by_domain);
+}
+
+/* A sender address range; field counts them. */
+static bool parse_sender_ip(struct loader *ld, const config_setting_t *s,
+                            const char *text, void *field)
+{
+    struct cidr prefix;
+    const char *why = "invalid address or prefix";
+
+    if (!cidr_parse(text, &prefix, &why))
+        return bad_value(ld, s, text, why);
+    if (!cidr_table_add(ld->cfg->inbound_by_ip, &prefix, ld->id))
+        return no_memory(ld, s);
+    (*(size_t *)field)++;
+    return true;
+}
+
+/* A certificate host name, "*." standing for exactly one label. */
+static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
+                            const char *text, void *field)
+{
+    char norm[ADDR_DOMAIN_MAX];
+    const char *why = "invalid certificate name";
+    bool other;
+    uint32_t other_id;
+
+    if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
+        return bad_value(ld, s, text, why);
+    /* Several partners may share a hosting provider's certificate. */
+    if (!domain_table_add(ld->cfg->inbound_by_cert_name, norm, ld->id,
+                          &other, &other_id) ||
+        !strlist_push(field, norm))
+        return no_memory(ld, s);
+    return true;
+}
+
+/* An issuer CN, kept as written (compared case-insensitively). */
+static bool parse_issuer(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field)
+{
+    if (strlen(text) >= TLSFACTS_NAME_MAX)
+        return bad_value(ld, s, text, "longer than a certificate name can be");
+    if (!strlist_push(field, text))
+        return no_memory(ld, s);
+    return true;
+}
+
+/* An exempt recipient address, normalised for comparison. */
+static bool parse_exempt(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field)
+{
+    char norm[ADDR_MAX];
+    const char *why = "not an address (local@domain)";
+
+    if (!addr_normalize_address(text, norm, sizeof norm, &why))
+        return bad_value(ld, s, text, why);
+    if (!strlist_push(field, norm))
+        return no_memory(ld, s);
+    return true;
+}
+
+/* Reply text: it goes into an SMTP reply line, so printable ASCII only. */
+static bool parse_reject_text(struct loader *ld, const config_setting_t *s,
+                              const char *text, void *field)
+{
+    char why[80];
+
+    if (strlen(text) > REJECT_TEXT_MAX) {
+        snprintf(why, sizeof why, "longer than %d characters", REJECT_TEXT_MAX);
+        return bad_value(ld, s, text, why);
+    }
+    for (const unsigned char *p = (const unsigned char *)text; *p != 0; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return bad_value(ld, s, text, "only printable ASCII may be used");
+    return store_string(ld, s, text, field);
+}
+
+/* The name a domain-validation certificate must carry. */
+static bool parse_tls_domain(struct loader *ld, const config_setting_t *s,
+                             const char *text, void *field)
+{
+    char norm[ADDR_DOMAIN_MAX];
+    const char *why = "invalid domain";
+
+    if (!addr_normalize_domain(text, strlen(text), norm, sizeof norm, &why))
+        return bad_value(ld, s, text, why);
+    return store_string(ld, s, norm, field);
+}
+
+/* Set *why and fail. */
+static bool why_fail(const char **why, const char *text)
+{
+    *why = text;
+    return false;
+}
+
+/* Split "[host]:port", "[host]", "host:port", "host" into out. */
+static bool smart_host_parse(const char *text, struct smart_host *out,
+                             char *host, size_t hostsz, const char **why)
+{
+    const char *start = text, *end, *port = NULL;
+    char raw[ADDR_DOMAIN_MAX];
+    struct ip_addr ip;
+    unsigned long num = 0;
+
+    out->bracketed = text[0] == '[';
+    if (out->bracketed) {
+        start = text + 1;
+        if ((end = strchr(start, ']')) == NULL)
+            return why_fail(why, "missing ']'");
+        if (end[1] == ':')
+            port = end + 2;
+        else if (end[1] != '\0')
+            return why_fail(why, "unexpected text after ']'");
+    } else {
+        end = strchr(text, ':');
+        if (end != NULL && strchr(end + 1, ':') != NULL)
+            return why_fail(why, "an IPv6 address must be in brackets");
+        if (end != NULL)
+            port = end + 1;
+        else
+            end = text + strlen(text);
+    }
+    if (end == start || (size_t)(end - start) >= sizeof raw)
+        return why_fail(why, "empty or overlong host");
+    memcpy(raw, start, (size_t)(end - start));
+    raw[end - start] = '\0';
+    if (port != NULL &&
+        (!parse_decimal(port, strlen(port), 65535, &num) || num == 0))
+        return why_fail(why, "the port must be a number from 1 to 65535");
+    out->port = (unsigned)num;
+    if (ip_parse(raw, &ip)) {
+        if (!out->bracketed)
+            return why_fail(why, "an IP address must be in brackets: [address]");
+        ip_format(&ip, host, hostsz);
+        return true;
+    }
+    return addr_normalize_domain(raw, strlen(raw), host, hostsz, why);
+}
+
+/* One smart host; field is the outbound connector. */
+static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
+                             const char *text, void *field)
+{
+    struct outbound_connector *c = field;
+    struct smart_host h;
+    char host[ADDR_DOMAIN_MAX];
+    const char *why = "invalid smart host";
+    size_t n = c->smart_host_count;
+
+    if (!smart_host_parse(text, &h, host, sizeof host, &why))
+        return bad_value(ld, s, text, why);
+    if (n == 0 || (n & (n - 1)) == 0) {
+        struct smart_host *hosts =
+            realloc(c->smart_hosts, (n == 0 ? 1 : 2 * n) * sizeof *hosts);
+        if (hosts == NULL)
+            return no_memory(ld, s);
+        c->smart_hosts = hosts;
+    }
+    if ((h.host = strdup(host)) == NULL)
+        return no_memory(ld, s);
+    c->smart_hosts[n] = h;
+    c->smart_host_count = n + 1;
+    return true;
+}
+
+/* ---- The schema ---- */
+
+static groups_fn load_inbound, load_outbound;
+
+#define TOP(f) offsetof(struct config, f)
+static const struct key top_keys[] = {
+    { .name = "socket", .type = KEY_STRING, .offset = TOP(socket),
+      .dflt = CONFIG_DEFAULT_SOCKET, .parse = parse_socket,
+      .line_offset = TOP(lines.socket) },
+    { .name = "policy_socket", .type = KEY_STRING,
+      .offset = TOP(policy_socket), .parse = parse_socket,
+      .line_offset = TOP(lines.policy_socket) },
+    { .name = "socket_mode", .type = KEY_STRING, .offset = TOP(socket_mode),
+      .dflt = "0660", .parse = parse_mode },
+    { .name = "socket_group", .type = KEY_STRING,
+      .offset = TOP(socket_group), .parse = parse_account,
+      .line_offset = TOP(lines.socket_group) },
+    { .name = "user", .type = KEY_STRING, .offset = TOP(user),
+      .parse = parse_account, .line_offset = TOP(lines.user) },
+    { .name = "pidfile", .type = KEY_STRING, .offset = TOP(pidfile),
+      .parse = parse_abspath, .line_offset = TOP(lines.pidfile) },
+    { .name = "syslog_facility", .type = KEY_STRING,
+      .offset = TOP(syslog_facility), .dflt = "mail",
+      .parse = parse_facility },
+    { .name = "default_action", .type = KEY_STRING,
+      .offset = TOP(default_action), .dflt = "reject",
+      .parse = parse_action },
+    { .name = "min_tls_version", .type = KEY_STRING,
+      .offset = TOP(min_tls_version), .dflt = "TLSv1.2",
+      .parse = parse_version },
+    { .name = "log_all", .type = KEY_BOOL, .offset = TOP(log_all),
+      .dflt = "false" },
+    /* Last: connectors inherit the values above. */
+    { .name = "inbound", .type = KEY_GROUPS, .groups = load_inbound },
+    { .name = "outbound", .type = KEY_GROUPS, .groups = load_outbound },
+    { .name = NULL },
+};
+
+#define IN(f) offsetof(struct inbound_connector, f)
+static const struct key inbound_keys[] = {
+    /* First: messages about the other keys name the connector. */
+    { .name = "name", .type = KEY_STRING, .offset = IN(name),
+      .parse = parse_name, .required = true },
+    { .name = "sender_domains", .type = KEY_LIST,
+      .offset = IN(sender_domains), .parse = parse_sender_domain },
+    { .name = "sender_ips", .type = KEY_LIST, .offset = IN(sender_ip_count),
+      .parse = parse_sender_ip },
+    { .name = "require_tls", .type = KEY_BOOL, .offset = IN(require_tls),
+      .dflt = "true" },
+    { .name = "min_tls_version", .type = KEY_STRING,
+      .offset = IN(min_tls_version), .dflt = INHERIT,
+      .parse = parse_version },
+    { .name = "min_cipher_bits", .type = KEY_INT,
+      .offset = IN(min_cipher_bits), .dflt = "0", .max = MAX_CIPHER_BITS },
+    { .name = "require_forward_secrecy", .type = KEY_BOOL,
+      .offset = IN(require_forward_secrecy), .dflt = "false" },
+    { .name = "tls_sender_certificate_names", .type = KEY_LIST,
+      .offset = IN(cert_names), .parse = parse_cert_name },
+    { .name = "certificate_issuers", .type = KEY_LIST,
+      .offset = IN(cert_issuers), .parse = parse_issuer },
+    { .name = "action", .type = KEY_STRING, .offset = IN(action),
+      .dflt = INHERIT, .parse = parse_action },
+    { .name = "exempt_recipients", .type = KEY_LIST,
+      .offset = IN(exempt_recipients), .parse = parse_exempt },
+    { .name = "reject_text", .type = KEY_STRING, .offset = IN(reject_text),
+      .parse = parse_reject_text },
+    { .name = NULL },
+};
+
+#define OUT(f) offsetof(struct outbound_connector, f)
+static const struct key outbound_keys[] = {
+    { .name = "name", .type = KEY_STRING, .offset = OUT(name),
+      .parse = parse_name, .required = true },
+    { .name = "recipient_domains", .type = KEY_LIST,
+      .offset = OUT(recipient_domains), .parse = parse_recipient_domain,
+      .required = true },
+    { .name = "tls_settings", .type = KEY_STRING,
+      .offset = OUT(tls_settings), .dflt = "encryption-only",
+      .parse = parse_tls_settings },
+    { .name = "tls_domain", .type = KEY_STRING, .offset = OUT(tls_domain),
+      .parse = parse_tls_domain },
+    { .name = "min_tls_version", .type = KEY_STRING,
+      .offset = OUT(min_tls_version), .dflt = INHERIT,
+      .parse = parse_version },
+    /* The element parser fills both smart_hosts and smart_host_count. */
+    { .name = "smart_hosts", .type = KEY_LIST, .offset = 0,
+      .parse = parse_smart_host },
+    { .name = "require_session_tls", .type = KEY_BOOL,
+      .offset = OUT(require_session_tls), .dflt = "false" },
+    { .name = "action", .type = KEY_STRING, .offset = OUT(action),
+      .dflt = INHERIT, .parse = parse_action },
+    { .name = NULL },
+};
+
+static const struct key *find_key(const struct key *keys, const char *name)
+{
+    for (; keys->name != NULL; keys++)
+        if (strcmp(keys->name, name) == 0)
+            return keys;
+    return NULL;
+}
+
+/* ---- The generic driver ---- */
+
+/* Where a key misplaced in this table belongs, for the error message. */
+static const char *misplaced_hint(const struct key *keys, const char *name)
+{
+    if (keys != inbound_keys && find_key(inbound_keys, name) != NULL)
+        return keys == top_keys ? " (it belongs inside a connector)"
+                                : " (it is an inbound connector setting)";
+    if (keys != outbound_keys && find_key(outbound_keys, name) != NULL)
+        return keys == top_keys ? " (it belongs inside a connector)"
+                                : " (it is an outbound connector setting)";
+    if (keys != top_keys && find_key(top_keys, name) != NULL)
+        return " (it is a top-level setting)";
+    return "";
+}
+
+/* Every member of group must be a key of the table. */
+static bool check_unknown(struct loader *ld, const config_setting_t *group,
+                          const struct key *keys)
+{
+    int n = config_setting_length(group);
+
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        if (find_key(keys, name) == NULL)
+            return fail(ld, s, "unknown setting \"%s\"%s", name,
+                        misplaced_hint(keys, name));
+    }
+    return true;
+}
+
+/* What a key of this type must look like. */
+static const char *type_text(enum key_type type)
+{
+    switch (type) {
+    case KEY_STRING: return "must be a string in double quotes";
+    case KEY_BOOL:   return "must be true or false, without quotes";
+    case KEY_INT:    return "must be an integer, without quotes";
+    case KEY_LIST:   return "must be a list of strings: [ \"...\", ... ]";
+    case KEY_GROUPS: return "must be a list of groups: ( { ... }, ... )";
+    }
+    return "has the wrong type";
+}
+
+/* A string value: non-empty and free of control characters. */
+static bool string_ok(struct loader *ld, const config_setting_t *s,
+                      const char *text)
+{
+    if (text[0] == '\0')
+        return fail(ld, s, "%s: must not be empty", ld->key);
+    if (has_control(text))
+        return fail(ld, s, "%s: contains a control character"
+                    " (line break, tab, ...)", ld->key);
+    return true;
+}
+
+/* A list of strings, each passed to k->parse. */
+static bool load_list(struct loader *ld, const struct key *k,
+                      const config_setting_t *s, void *field)
+{
+    int n = config_setting_length(s);
+
+    if (n == 0)
+        return fail(ld, s, "%s: must not be empty (remove the setting"
+                    " instead)", k->name);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *text;
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return fail(ld, e, "%s %s", k->name, type_text(KEY_LIST));
+        text = config_setting_get_string(e);
+        if (!string_ok(ld, e, text) || !k->parse(ld, e, text, field))
+            return false;
+    }
+    return true;
+}
+
+/* A written value of key k. */
+static bool load_value(struct loader *ld, const struct key *k,
+                       const config_setting_t *s, void *field)
+{
+    int type = config_setting_type(s);
+    long long num;
+
+    switch (k->type) {
+    case KEY_STRING:
+        if (type != CONFIG_TYPE_STRING)
+            break;
+        return string_ok(ld, s, config_setting_get_string(s)) &&
+               k->parse(ld, s, config_setting_get_string(s), field);
+    case KEY_BOOL:
+        if (type != CONFIG_TYPE_BOOL)
+            break;
+        *(bool *)field = config_setting_get_bool(s) != 0;
+        return true;
+    case KEY_INT:
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+            break;
+        num = config_setting_get_int64(s);
+        if (num < 0 || num > k->max)
+            return fail(ld, s, "%s: %lld is not in the range 0 to %d",
+                        k->name, num, k->max);
+        *(int *)field = (int)num;
+        return true;
+    case KEY_LIST:
+        if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+            break;
+        return load_list(ld, k, s, field);
+    case KEY_GROUPS:
+        if (type != CONFIG_TYPE_LIST)
+            break;
+        return k->groups(ld, s);
+    }
+    return fail(ld, s, "%s %s", k->name, type_text(k->type));
+}
+
+/* The default of key k (none: the field stays zero, NULL or empty). */
+static bool load_default(struct loader *ld, const struct key *k, void *field)
+{
+    if (k->dflt == NULL)
+        return true;
+    if (k->type == KEY_BOOL) {
+        *(bool *)field = strcmp(k->dflt, "true") == 0;
+        return true;
+    }
+    if (k->type == KEY_INT) {
+        unsigned long v = 0;
+        parse_decimal(k->dflt, strlen(k->dflt), (unsigned long)k->max, &v);
+        *(int *)field = (int)v;
+        return true;
+    }
+    return k->parse(ld, NULL, k->dflt, field);
+}
+
+/* Read group into obj by the table keys. */
+static bool load_group(struct loader *ld, const config_setting_t *group,
+                       const struct key *keys, void *obj)
+{
+    if (!check_unknown(ld, group, keys))
+        return false;
+    for (const struct key *k = keys; k->name != NULL; k++) {
+        const config_setting_t *s = config_setting_get_member(group, k->name);
+        void *field = (char *)obj + k->offset;
+        ld->key = k->name;
+        if (s == NULL && k->required)
+            return fail(ld, group, "missing required setting \"%s\"",
+                        k->name);
+        if (s == NULL ? !load_default(ld, k, field)
+                      : !load_value(ld, k, s, field))
+            return false;
+        if (s != NULL && k->line_offset != 0)
+            *(int *)((char *)obj + k->line_offset) =
+                (int)config_setting_source_line(s);
+    }
+    return true;
+}
+
+/* ---- Rules across keys ---- */
+
+struct named {
+    const char *name;
+    size_t index;
+    const config_setting_t *group;
+};
+
+/* Order by name (ASCII case-insensitive), then by position in the file. */
+static int named_cmp(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    int r = ascii_casecmp(x->name, y->name);
+
+    if (r != 0)
+        return r;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Connector names are unique within a direction, in O(n log n). */
+static bool check_names(struct loader *ld, const char *direction,
+                        struct named *names, size_t n)
+{
+    qsort(names, n, sizeof *names, named_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (ascii_casecmp(names[i - 1].name, names[i].name) == 0)
+            return fail(ld, names[i].group, "duplicate %s connector name"
+                        " \"%s\" (also at line %u)", direction, names[i].name,
+                        config_setting_source_line(names[i - 1].group));
+    return true;
+}
+
+/* The first of keys that group sets, or NULL. */
+static const config_setting_t *first_set(const config_setting_t *group,
+                                         const char *const *keys)
+{
+    for (; *keys != NULL; keys++) {
+        const config_setting_t *s = config_setting_get_member(group, *keys);
+        if (s != NULL)
+            return s;
+    }
+    return NULL;
+}
+
+/* Inbound rules that span keys. */
+static bool inbound_check(struct loader *ld, const config_setting_t *group,
+                          const struct inbound_connector *c)
+{
+    static const char *const tls_only[] = {
+        "min_tls_version", "min_cipher_bits", "require_forward_secrecy",
+        "tls_sender_certificate_names", "certificate_issuers", NULL,
+    };
+    const config_setting_t *s;
+
+    if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
+        c->cert_names.count == 0)
+        return fail(ld, group, "inbound connector \"%s\" matches nothing: set"
+                    " sender_domains, sender_ips or"
+                    " tls_sender_certificate_names", c->name);
+    if (c->cert_issuers.count > 0 && c->cert_names.count == 0)
+        return fail(ld, config_setting_get_member(group, "certificate_issuers"),
+                    "certificate_issuers needs tls_sender_certificate_names"
+                    " in the same connector");
+    if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
+        return fail(ld, s, "%s contradicts require_tls = false",
+                    config_setting_name(s));
+    return true;
+}
+
+/* Two connectors answering for one next hop must give the same policy. */
+static bool same_tls_policy(const struct outbound_connector *a,
+                            const struct outbound_connector *b)
+{
+    return a->tls_settings == b->tls_settings &&
+           a->min_tls_version == b->min_tls_version &&
+           (a->tls_domain == NULL) == (b->tls_domain == NULL) &&
+           (a->tls_domain == NULL || strcmp(a->tls_domain, b->tls_domain) == 0);
+}
+
+/* Enter the next-hop keys of connector id's smart hosts. */
+static bool add_nexthops(struct loader *ld, const config_setting_t *group)
+{
+    const struct outbound_connector *c = &ld->cfg->outbound[ld->id];
+    const config_setting_t *list = config_setting_get_member(group, "smart_hosts");
+
+    for (size_t i = 0; i < c->smart_host_count; i++) {
+        const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+        char key[ADDR_DOMAIN_MAX + 16];
+        bool other = false;
+        uint32_t other_id = 0;
+        config_smart_host_text(&c->smart_hosts[i], key, sizeof key);
+        if (!domain_table_add(ld->cfg->outbound_by_nexthop, key, ld->id,
+                              &other, &other_id))
+            return no_memory(ld, s);
+        if (other && !same_tls_policy(c, &ld->cfg->outbound[other_id]))
+            return fail(ld, s, "smart host \"%s\" is also used by outbound"
+                        " connector \"%s\" with other TLS settings (Postfix"
+                        " looks the TLS policy up by next hop)", key,
+                        conn_name(ld, other_id));
+    }
+    return true;
+}
+
+/* Outbound rules that span keys. */
+static bool outbound_check(struct loader *ld, const config_setting_t *group,
+                           const struct outbound_connector *c)
+{
+    bool dv = c->tls_settings == TLS_SETTINGS_DOMAIN_VALIDATION;
+
+    if (dv && c->tls_domain == NULL)
+        return fail(ld, config_setting_get_member(group, "tls_settings"),
+                    "tls_settings = \"domain-validation\" needs tls_domain");
+    if (!dv && c->tls_domain != NULL)
+        return fail(ld, config_setting_get_member(group, "tls_domain"),
+                    "tls_domain only applies to tls_settings ="
+                    " \"domain-validation\"");
+    return add_nexthops(ld, group);
+}
+
+/* Zeroed array of the list's connectors (ids are 32 bits), or NULL. */
+static void *alloc_connectors(struct loader *ld, const config_setting_t *list,
+                              size_t size, size_t *count)
+{
+    size_t n = (size_t)config_setting_length(list);
+    void *array;
+
+    if (n > MAX_CONNECTORS) {
+        fail(ld, list, "%s: more than %u connectors", ld->key, MAX_CONNECTORS);
+        return NULL;
+    }
+    /* One spare element so that an empty list is not a failure. */
+    if ((array = calloc(n + 1, size)) == NULL) {
+        no_memory(ld, list);
+        return NULL;
+    }
+    *count = n;
+    return array;
+}
+
+/* A connector element must be a group. */
+static const config_setting_t *connector_group(struct loader *ld,
+                                               const config_setting_t *list,
+                                               size_t i)
+{
+    const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        fail(ld, g, "%s connectors must be groups { name = \"...\"; ... }",
+             ld->inbound ? "inbound" : "outbound");
+        return NULL;
+    }
+    return g;
+}
+
+/* The inbound = ( ... ) list. */
+static bool load_inbound(struct loader *ld, const config_setting_t *list)
+{
+    struct config *cfg = ld->cfg;
+    struct named *names;
+    bool ok = true;
+
+    ld->inbound = true;
+    cfg->inbound = alloc_connectors(ld, list, sizeof *cfg->inbound,
+                                    &cfg->inbound_count);
+    if (cfg->inbound == NULL)
+        return false;
+    if ((names = calloc(cfg->inbound_count + 1, sizeof *names)) == NULL)
+        return no_memory(ld, list);
+    for (size_t i = 0; ok && i < cfg->inbound_count; i++) {
+        struct inbound_connector *c = &cfg->inbound[i];
+        const config_setting_t *g = connector_group(ld, list, i);
+        ld->id = (uint32_t)i;
+        ok = g != NULL;
+        if (ok) {
+            c->line = (int)config_setting_source_line(g);
+            ok = load_group(ld, g, inbound_keys, c) && inbound_check(ld, g, c);
+            names[i] = (struct named){ c->name, i, g };
+        }
+    }
+    ok = ok && check_names(ld, "inbound", names, cfg->inbound_count);
+    free(names);
+    return ok;
+}
+
+/* The outbound = ( ... ) list. */
+static bool load_outbound(struct loader *ld, const config_setting_t *list)
+{
+    struct config *cfg = ld->cfg;
+    struct named *names;
+    bool ok = true;
+
+    ld->inbound = false;
+    cfg->outbound = alloc_connectors(ld, list, sizeof *cfg->outbound,
+                                     &cfg->outbound_count);
+    if (cfg->outbound == NULL)
+        return false;
+    if ((names = calloc(cfg->outbound_count + 1, sizeof *names)) == NULL)
+        return no_memory(ld, list);
+    for (size_t i = 0; ok && i < cfg->outbound_count; i++) {
+        struct outbound_connector *c = &cfg->outbound[i];
+        const config_setting_t *g = connector_group(ld, list, i);
+        ld->id = (uint32_t)i;
+        ok = g != NULL;
+        if (ok) {
+            c->line = (int)config_setting_source_line(g);
+            ok = load_group(ld, g, outbound_keys, c) &&
+                 outbound_check(ld, g, c);
+            names[i] = (struct named){ c->name, i, g };
+        }
+    }
+    ok = ok && check_names(ld, "outbound", names, cfg->outbound_count);
+    free(names);
+    return ok;
+}
+
+/* Top-level rules that span keys. */
+static bool top_check(struct loader *ld, const config_setting_t *root)
+{
+    const struct config *cfg = ld->cfg;
+
+    if (cfg->policy_socket != NULL && strcmp(cfg->policy_socket, cfg->socket) == 0)
+        return fail(ld, config_setting_get_member(root, "policy_socket"),
+                    "policy_socket must differ from socket");
+    return true;
+}
+
+/* ---- Public interface ---- */
+
+/* Read and parse the file; on failure fill err from libconfig. */
+static bool read_file(config_t *lc, const char *path, struct config_error *err)
+{
+    errno = 0;
+    if (config_read_file(lc, path) == CONFIG_TRUE)
+        return true;
+    if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
+        int e = errno != 0 ? errno : EIO;
+        snprintf(err->text, sizeof err->text, "%s:0: cannot read: %s", path,
+                 strerror(e));
+    } else {
+        const char *file = config_error_file(lc);
+        snprintf(err->text, sizeof err->text, "%s:%d: %s",
+                 file != NULL ? file : path, config_error_line(lc),
+                 config_error_text(lc));
+    }
+    return false;
+}
+
+/* Load and validate path (see config.h). */
+struct config *config_load(const char *path, struct config_error *err)
+{
+    struct loader ld = { .path = path, .err = err };
+    struct config *cfg;
+    config_t lc;
+    bool ok;
+
+    err->text[0] = '\0';
+    if (path == NULL || path[0] == '\0') {
+        snprintf(err->text, sizeof err->text, "(none):0: no file given");
+        return NULL;
+    }
+    if ((cfg = calloc(1, sizeof *cfg)) == NULL ||
+        (cfg->path = strdup(path)) == NULL ||
+        (cfg->inbound_by_domain = domain_table_new()) == NULL ||
+        (cfg->inbound_by_ip = cidr_table_new()) == NULL ||
+        (cfg->inbound_by_cert_name = domain_table_new()) == NULL ||
+        (cfg->outbound_by_domain = domain_table_new()) == NULL ||
+        (cfg->outbound_by_nexthop = domain_table_new()) == NULL) {
+        snprintf(err->text, sizeof err->text, "%s:0: out of memory", path);
+        config_free(cfg);
+        return NULL;
+    }
+    ld.cfg = cfg;
+    config_init(&lc);
+    config_set_auto_convert(&lc, CONFIG_FALSE);
+    ok = read_file(&lc, path, err) &&
+         load_group(&ld, config_root_setting(&lc), top_keys, cfg) &&
+         top_check(&ld, config_root_setting(&lc));
+    config_destroy(&lc);
+    if (!ok) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* Free a snapshot and everything it owns (NULL is ignored). */
+void config_free(struct config *config)
+{
+    if (config == NULL)
+        return;
+    for (size_t i = 0; i < config->inbound_count; i++) {
+        struct inbound_connector *c = &config->inbound[i];
+        free(c->name);
+        strlist_free(&c->sender_domains);
+        strlist_free(&c->cert_names);
+        strlist_free(&c->cert_issuers);
+        strlist_free(&c->exempt_recipients);
+        free(c->reject_text);
+    }
+    for (size_t i = 0; i < config->outbound_count; i++) {
+        struct outbound_connector *c = &config->outbound[i];
+        free(c->name);
+        strlist_free(&c->recipient_domains);
+        free(c->tls_domain);
+        for (size_t j = 0; j < c->smart_host_count; j++)
+            free(c->smart_hosts[j].host);
+        free(c->smart_hosts);
+    }
+    free(config->inbound);
+    free(config->outbound);
+    domain_table_free(config->inbound_by_domain);
+    cidr_table_free(config->inbound_by_ip);
+    domain_table_free(config->inbound_by_cert_name);
+    domain_table_free(config->outbound_by_domain);
+    domain_table_free(config->outbound_by_nexthop);
+    free(config->path);
+    free(config->socket);
+    free(config->policy_socket);
+    free(config->socket_group);
+    free(config->user);
+    free(config->pidfile);
+    free(config);
+}
+
+const char *config_action_name(enum action action)
+{
+    return keyword_name(actions, (int)action);
+}
+
+const char *config_tls_settings_name(enum tls_settings settings)
+{
+    return keyword_name(settings_words, (int)settings);
+}
+
+/* The next-hop text Postfix would use for host (see config.h). */
+size_t config_smart_host_text(const struct smart_host *host, char *out,
+                              size_t outsz)
+{
+    int n;
+
+    if (host->bracketed && host->port != 0)
+        n = snprintf(out, outsz, "[%s]:%u", host->host, host->port);
+    else if (host->bracketed)
+        n = snprintf(out, outsz, "[%s]", host->host);
+    else if (host->port != 0)
+        n = snprintf(out, outsz, "%s:%u", host->host, host->port);
+    else
+        n = snprintf(out, outsz, "%s", host->host);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- Environment (warnings only) ---- */
+
+struct env {
+    const struct config *config;
+    void (*warn)(const char *text, void *arg);
+    void *arg;
+};
+
+/* Pass "FILE:LINE: message" (or "FILE: message" for a default) to warn. */
+static void env_warn(const struct env *env, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void env_warn(const struct env *env, int line, const char *fmt, ...)
+{
+    char msg[768], text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(text, sizeof text, "%s:%d: %s", env->config->path, line, msg);
+    else
+        snprintf(text, sizeof text, "%s: %s", env->config->path, msg);
+    env->warn(text, env->arg);
+}
+
+/* Warn when the directory that will hold file does not exist. */
+static void check_dir(const struct env *env, int line, const char *what,
+                      const char *file)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    struct stat st;
+
+    snprintf(dir, sizeof dir, "%s", file);
+    if ((slash = strrchr(dir, '/')) == NULL)
+        return;
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &st) != 0)
+        env_warn(env, line, "directory %s of the %s does not exist: %s", dir,
+                 what, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        env_warn(env, line, "%s of the %s is not a directory", dir, what);
+}
+
+/* Warn about a unix socket whose directory is missing. */
+static void check_socket(const struct env *env, int line, const char *what,
+                         const char *spec)
+{
+    if (spec != NULL && has_prefix(spec, "unix:"))
+        check_dir(env, line, what, spec + strlen("unix:"));
+}
+
+/* Unknown user or group, missing directories (see config.h). */
+void config_check_environment(const struct config *config,
+                              void (*warn)(const char *text, void *arg),
+                              void *arg)
+{
+    const struct env env = { config, warn, arg };
+    char buf[16384];
+
+    if (config->user != NULL) {
+        struct passwd pw, *res = NULL;
+        int rc = getpwnam_r(config->user, &pw, buf, sizeof buf, &res);
+        if (rc != 0 || res == NULL)
+            env_warn(&env, config->lines.user, "user \"%s\" does not exist",
+                     config->user);
+    }
+    if (config->socket_group != NULL) {
+        struct group gr, *res = NULL;
+        int rc = getgrnam_r(config->socket_group, &gr, buf, sizeof buf, &res);
+        if (rc != 0 || res == NULL)
+            env_warn(&env, config->lines.socket_group,
+                     "group \"%s\" does not exist", config->socket_group);
+    }
+    check_socket(&env, config->lines.socket, "socket", config->socket);
+    check_socket(&env, config->lines.policy_socket, "policy_socket",
+                 config->policy_socket);
+    if (config->pidfile != NULL)
+        check_dir(&env, config->lines.pidfile, "pidfile", config->pidfile);
+}

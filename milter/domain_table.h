@@ -39,6 +39,8 @@ size_t domain_table_size(const struct domain_table *table);
  * matches any name below example.com at any depth but not example.com.
  * name must be normalised. Appends matching ids to ids[] (deduplicated, at
  * most max); returns how many were found in total, which may exceed max.
+ * Order: the exact key's ids first, then those of the "*." patterns from
+ * the most specific parent to the least (ids of one key in the order added).
  */
 size_t domain_table_match(const struct domain_table *table, const char *name,
                           uint32_t *ids, size_t max);

@@ -21,7 +21,8 @@
  *   connector that requires none of these applies no TLS check at all, not
  *   even its min_tls_version (which defaults to the global floor): refusing
  *   a partner that tries TLS 1.0 while accepting it in plaintext would only
- *   reward downgrades.
+ *   reward downgrades. (config.c refuses TLS-only keys next to
+ *   require_tls = false; this rule does not depend on that.)
  * - Exemption is per connector: a recipient in a connector's
  *   exempt_recipients neutralises that connector only (accept, reason
  *   exempt). Another matching connector that does not list the recipient
@@ -468,10 +469,10 @@ policy_decide(const struct config *config,
         return;
     }
     inbound_lookups(config, session, sender, &hits);
-    if (hits.by_domain.overflow || hits.by_ip.overflow ||
-        hits.by_cert.overflow ||
-        !merge_inbound(&hits, config->inbound_count, out) ||
-        !match_outbound(config, rcpt, out)) {
+    /* Merge even after an overflow: the partial list goes to the log. */
+    if (!merge_inbound(&hits, config->inbound_count, out) ||
+        hits.by_domain.overflow || hits.by_ip.overflow ||
+        hits.by_cert.overflow || !match_outbound(config, rcpt, out)) {
         decide_internal(out);
         set_reply(config, out);
         return;
@@ -491,21 +492,34 @@ policy_decide(const struct config *config,
     set_reply(config, out);
 }
 
-/* Name of the deciding connector, NULL when none matched. */
-const char *
-policy_deciding_name(const struct config *config,
-                     const struct verdict *verdict)
+/* Name of a matched connector (NULL if its id is out of range). */
+static const char *
+match_name(const struct config *config, const struct policy_match *m)
 {
-    const struct policy_match *m;
-
-    if (config == NULL || verdict->match_count == 0 ||
-        verdict->deciding >= verdict->match_count)
-        return NULL;
-    m = &verdict->matches[verdict->deciding];
     if (m->direction == DIRECTION_INBOUND)
         return m->id < config->inbound_count ?
             config->inbound[m->id].name : NULL;
     return m->id < config->outbound_count ? config->outbound[m->id].name : NULL;
+}
+
+/* The deciding match, NULL when no connector decided. */
+static const struct policy_match *
+deciding_match(const struct verdict *verdict)
+{
+    if (verdict->reason == REASON_INTERNAL || verdict->match_count == 0 ||
+        verdict->deciding >= verdict->match_count)
+        return NULL;
+    return &verdict->matches[verdict->deciding];
+}
+
+/* Name of the deciding connector, NULL when none decided. */
+const char *
+policy_deciding_name(const struct config *config,
+                     const struct verdict *verdict)
+{
+    const struct policy_match *m = deciding_match(verdict);
+
+    return config == NULL || m == NULL ? NULL : match_name(config, m);
 }
 
 /* --- the log line --------------------------------------------------------- */
@@ -543,16 +557,6 @@ lb_pair(struct linebuf *lb, const char *key, const char *value)
     lb_append(lb, key);
     lb_append(lb, "=");
     lb_append(lb, esc);
-}
-
-/* Name of a match for the log (NULL if its id is out of range). */
-static const char *
-match_name(const struct config *config, const struct policy_match *m)
-{
-    if (m->direction == DIRECTION_INBOUND)
-        return m->id < config->inbound_count ?
-            config->inbound[m->id].name : NULL;
-    return m->id < config->outbound_count ? config->outbound[m->id].name : NULL;
 }
 
 /* All matched connector names, comma-separated, cut at LOG_VALUE_MAX + 1. */
@@ -600,15 +604,13 @@ policy_format_line(const struct config *config, const struct verdict *verdict,
                    const char *rcpt_text, char *out, size_t outsz)
 {
     struct linebuf lb = { out, outsz, 0 };
-    const struct policy_match *m = NULL;
+    const struct policy_match *m = deciding_match(verdict);
     const struct tls_facts *tls = &session->tls;
     char names[LOG_VALUE_MAX + 2], ip[64], path[LOG_VALUE_MAX + 4];
 
     if (outsz == 0)
         return 0;
     out[0] = '\0';
-    if (verdict->match_count > 0 && verdict->deciding < verdict->match_count)
-        m = &verdict->matches[verdict->deciding];
     lb_pair(&lb, "s", session_id);
     lb_pair(&lb, "decision", policy_decision_name(verdict->decision));
     lb_pair(&lb, "direction", m == NULL ? "none" :

@@ -62,13 +62,20 @@ struct policy_match {
 struct verdict {
     enum decision decision;
     enum reason reason;
-    size_t match_count;       /* 0: no connector matched (accept, reason ok) */
+    /*
+     * Every matched connector, inbound (configuration order) then outbound.
+     * 0: no connector matched (accept, reason ok). With REASON_INTERNAL the
+     * list may be partial (what was found before the failure) and no
+     * connector decided: the log says connector=none.
+     */
+    size_t match_count;
     struct policy_match matches[POLICY_MAX_MATCHES];
     size_t deciding;          /* index into matches[] of the deciding connector */
     /* Reply for reject/tempfail; empty otherwise. */
     char reply_code[4];       /* "550" / "451" */
     char reply_xcode[8];      /* "5.7.1" / "4.7.1" */
-    const char *reply_text;   /* points into the config or a static string */
+    const char *reply_text;   /* config or static string; "" unless reject/tempfail.
+                                 May contain '%': the caller doubles it. */
 };
 
 /*
@@ -87,7 +94,7 @@ const char *policy_reason_name(enum reason reason);
 /* Default reply text for a reason; never names partners or certificates. */
 const char *policy_default_text(enum reason reason);
 
-/* Name of the connector that decided (NULL when none matched). */
+/* Name of the connector that decided (NULL when none did: no match, internal). */
 const char *policy_deciding_name(const struct config *config,
                                  const struct verdict *verdict);
 
@@ -97,8 +104,12 @@ const char *policy_deciding_name(const struct config *config,
  *   s=ID decision=D direction=DIR connector=NAME [connectors=A,B] stage=rcpt
  *   reason=R client=IP sender=<..> rcpt=<..> tls=V cipher=C cert=CN
  *   [issuer=CN] [delivery=...]
- * All values escaped with log_value(). Returns the length written (the
- * line is truncated to outsz-1 bytes if needed).
+ * All values escaped with log_value(). When no connector decided (none
+ * matched, or reason internal) direction=none connector=none. issuer= comes
+ * only with a verified certificate, delivery= only when an outbound
+ * connector decided. sender_text/rcpt_text are the raw paths, wrapped in
+ * <> when the MTA dropped them (NULL logs as none). Returns the length
+ * written (the line is truncated to outsz-1 bytes if needed).
  */
 size_t policy_format_line(const struct config *config,
                           const struct verdict *verdict,

@@ -34,6 +34,7 @@
 #include "callbacks.h"
 #include "confref.h"
 #include "log.h"
+#include "policyserver.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -255,7 +256,7 @@ int worker_run(void *arg, int ready_fd, unsigned generation)
 {
     const struct worker_settings *ws = arg;
     pthread_t thread;
-    int status;
+    int status, policy_fd = -1;
 
     worker_block_signals();
     if (!callbacks_register()) {
@@ -264,10 +265,21 @@ int worker_run(void *arg, int ready_fd, unsigned generation)
     }
     if (!worker_open_socket(ws->socket, ws->startup))
         return EX_UNAVAILABLE;
+    if (ws->startup->policy_socket != NULL) {
+        policy_fd = policyserver_open(ws->startup->policy_socket,
+                                      ws->startup->socket_mode,
+                                      ws->startup->socket_group);
+        if (policy_fd < 0)
+            return EX_UNAVAILABLE;
+    }
     status = worker_drop_privileges(ws->startup);
     if (status != EX_OK)
         return status;
     worker_publish_first(ws, generation);
+    if (policy_fd >= 0 && !policyserver_start(policy_fd)) {
+        log_msg(LOG_ERR, "cannot start the policy service");
+        return EX_OSERR;
+    }
     if (pthread_create(&thread, NULL, worker_signal_thread, (void *)ws) != 0) {
         log_msg(LOG_ERR, "cannot start the reloader thread");
         return EX_OSERR;
@@ -277,6 +289,8 @@ int worker_run(void *arg, int ready_fd, unsigned generation)
         log_msg(LOG_WARNING, "cannot tell the supervisor we are ready");
     close(ready_fd);
     status = smfi_main();
+    if (policy_fd >= 0)
+        policyserver_stop();
     log_msg(LOG_INFO, "milter stopped%s", status == MI_SUCCESS ? "" : " with an error");
     return status == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }

@@ -183,7 +183,7 @@ pid_alive() {
 child_pids() {
     local f stat
     for f in /proc/[0-9]*/stat; do
-        stat=$(cat "$f" 2>/dev/null) || continue
+        read -r stat 2>/dev/null <"$f" || continue
         stat=${stat##*) }
         set -- "$1" $stat
         [ "$4" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
@@ -310,7 +310,7 @@ make_pki() {
     pki_cert partner2 ca2 "/O=Contoso/CN=mail2.contoso.example" v3_client
     pki_cert other lab "/O=Contoso/CN=other.contoso.example" v3_client
     pki_cert roguecert rogue "/O=Contoso/CN=mail.contoso.example" v3_client
-    local c
+    local c f
     for c in "${E2E_EXTRA_CERTS[@]}"; do
         # "name|ca|subject"
         IFS='|' read -r -a f <<<"$c"
@@ -364,11 +364,12 @@ smtpd_tls_CAfile = $PKI/trusted-cas.pem
 smtpd_tls_ask_ccert = yes
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
-smtpd_milters = inet:127.0.0.1:$MILTER_PORT
+smtpd_milters = ${PF_MILTERS-inet:127.0.0.1:$MILTER_PORT}
 milter_default_action = tempfail
 milter_protocol = 6
 milter_connect_timeout = 10s
 milter_command_timeout = 20s
+${PF_EXTRA_MAIN:-}
 EOF
     cat >"$d/conf/master.cf" <<EOF
 # forcetls e2e: no chroot, loopback smtpd only
@@ -435,10 +436,11 @@ stop_postfix() {
 # --- the milter ------------------------------------------------------------------
 
 # start_milter CONF [extra options]: start the daemon in the foreground with
-# debug lines, socket inet:$MILTER_PORT@127.0.0.1, stderr to $MILTER_LOG.
+# debug lines (unless E2E_MILTER_DEBUG=0), socket inet:$MILTER_PORT@127.0.0.1, stderr to $MILTER_LOG.
 start_milter() {
-    local conf=$1; shift
-    "$FORCETLS_MILTER" -f -d -c "$conf" -p "inet:$MILTER_PORT@127.0.0.1" "$@" \
+    local conf=$1 debug=-d; shift
+    [ "${E2E_MILTER_DEBUG:-1}" = 1 ] || debug=
+    "$FORCETLS_MILTER" -f $debug -c "$conf" -p "inet:$MILTER_PORT@127.0.0.1" "$@" \
         >>"$MILTER_LOG" 2>&1 &
     MILTER_PID=$!
     local i
@@ -523,9 +525,13 @@ wait_line() {
 # Wait for a line matching ERE in the milter log.
 wait_milter_log() { wait_line "$MILTER_LOG" "$1" "${2:-5}"; }
 
+# Decision lines: "decision=" is the key right after "s=". Matching the key
+# anywhere would also find it inside an escaped value of a debug line.
+DECISION_RE=': s=[^ ]+ decision='
+
 # Last decision line of recipient $1 (exact address, no brackets).
 decision_for() {
-    grep -F " rcpt=<$1>" "$MILTER_LOG" | grep -E ' decision=' | tail -n 1
+    grep -F " rcpt=<$1>" "$MILTER_LOG" | grep -E -- "$DECISION_RE" | tail -n 1
 }
 
 # Last debug line of recipient $1.

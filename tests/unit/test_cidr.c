@@ -1,7 +1,510 @@
+/*
+ * test_cidr.c - unit tests for cidr.c: address parsing and printing, CIDR
+ * parsing (host bits, lengths), and the prefix table (v4, v6, v4-mapped
+ * clients, /0, /32, /128, overlapping prefixes, deduplication, 100,000
+ * prefixes). Table-driven; ids are compared as sets with exact counts.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <cmocka.h>
-static void t_stub(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(t_stub) }; return cmocka_run_group_tests(t, NULL, NULL); }
+
+#include "cidr.h"
+
+#define END UINT32_MAX
+#define MAXIDS 16
+
+/* Fail with "got X, want Y" when two optional strings differ. */
+static void
+check_str(const char *what, const char *in, const char *got, const char *want)
+{
+    if (got == NULL && want == NULL)
+        return;
+    if (got == NULL || want == NULL || strcmp(got, want) != 0)
+        fail_msg("%s(\"%s\"): got \"%s\", want \"%s\"", what, in,
+                 got ? got : "(null)", want ? want : "(null)");
+}
+
+/* Fail with "got X, want Y" when two booleans differ. */
+static void
+check_bool(const char *what, const char *in, bool got, bool want)
+{
+    if (got != want)
+        fail_msg("%s(\"%s\"): got %s, want %s", what, in,
+                 got ? "true" : "false", want ? "true" : "false");
+}
+
+struct ip_case {
+    const char *in;
+    const char *want;  /* ip_format of the result; NULL: must fail */
+};
+
+static const struct ip_case ip_cases[] = {
+    { "192.0.2.7", "192.0.2.7" },
+    { "0.0.0.0", "0.0.0.0" },
+    { "255.255.255.255", "255.255.255.255" },
+    { "2001:db8::1", "2001:db8::1" },
+    { "2001:DB8:0:0:0:0:0:1", "2001:db8::1" },
+    { "2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:db8::ff00:42:8329" },
+    { "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1" },
+    { "::", "::" },
+    { "::1", "::1" },
+    { "::ffff:192.0.2.7", "192.0.2.7" },
+    { "::FFFF:c000:0207", "192.0.2.7" },
+    { "IPv6:2001:db8::1", "2001:db8::1" },
+    { "ipv6:2001:DB8::1", "2001:db8::1" },
+    { "IPV6:::1", "::1" },
+    { "[192.0.2.7]", "192.0.2.7" },
+    { "[2001:db8::1]", "2001:db8::1" },
+    { "[IPv6:2001:db8::1]", "2001:db8::1" },
+    { "", NULL },
+    { "192.0.2", NULL },
+    { "192.0.2.256", NULL },
+    { "192.0.2.7.1", NULL },
+    { "192.0.2.07", NULL },
+    { " 192.0.2.7", NULL },
+    { "192.0.2.7 ", NULL },
+    { "IPv6:192.0.2.7", NULL },
+    { "IPv6:", NULL },
+    { "[192.0.2.7", NULL },
+    { "192.0.2.7]", NULL },
+    { "[]", NULL },
+    { "[[192.0.2.7]]", NULL },
+    { "fe80::1%eth0", NULL },
+    { "2001:db8::1/64", NULL },
+    { "2001:db8:::1", NULL },
+    { "2001:db8::g", NULL },
+    { "example.com", NULL },
+    { "IPv4:192.0.2.7", NULL },
+};
+
+/* ip_parse and ip_format over the table. */
+static void
+t_ip_parse(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(ip_cases) / sizeof(ip_cases[0]); i++) {
+        struct ip_addr ip;
+        char text[64];
+        bool ok = ip_parse(ip_cases[i].in, &ip);
+        check_bool("ip_parse", ip_cases[i].in, ok, ip_cases[i].want != NULL);
+        if (!ok)
+            continue;
+        ip_format(&ip, text, sizeof(text));
+        check_str("ip_format(ip_parse)", ip_cases[i].in, text,
+                  ip_cases[i].want);
+    }
+}
+
+/* IPv4 is stored IPv4-mapped, byte for byte. */
+static void
+t_ip_bytes(void **state)
+{
+    static const uint8_t want[16] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7
+    };
+    struct ip_addr ip;
+    char big[300];
+
+    (void)state;
+    assert_true(ip_parse("192.0.2.7", &ip));
+    assert_memory_equal(ip.bytes, want, 16);
+    assert_true(ip_parse("::ffff:192.0.2.7", &ip));
+    assert_memory_equal(ip.bytes, want, 16);
+    assert_false(ip_parse(NULL, &ip));
+    assert_false(ip_parse("192.0.2.7", NULL));
+    memset(big, '1', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_false(ip_parse(big, &ip));
+}
+
+/* ip_from_sockaddr for AF_INET, AF_INET6, and anything else. */
+static void
+t_ip_from_sockaddr(void **state)
+{
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    struct sockaddr_un sun;
+    struct ip_addr ip;
+    char text[64];
+
+    (void)state;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(25);
+    assert_int_equal(inet_pton(AF_INET, "198.51.100.3", &sin.sin_addr), 1);
+    assert_true(ip_from_sockaddr((struct sockaddr *)&sin, &ip));
+    ip_format(&ip, text, sizeof(text));
+    check_str("ip_from_sockaddr", "AF_INET 198.51.100.3", text,
+              "198.51.100.3");
+
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, "2001:db8::25", &sin6.sin6_addr), 1);
+    assert_true(ip_from_sockaddr((struct sockaddr *)&sin6, &ip));
+    ip_format(&ip, text, sizeof(text));
+    check_str("ip_from_sockaddr", "AF_INET6 2001:db8::25", text,
+              "2001:db8::25");
+
+    assert_int_equal(inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr),
+                     1);
+    assert_true(ip_from_sockaddr((struct sockaddr *)&sin6, &ip));
+    ip_format(&ip, text, sizeof(text));
+    check_str("ip_from_sockaddr", "AF_INET6 ::ffff:10.1.2.3", text,
+              "10.1.2.3");
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    assert_false(ip_from_sockaddr((struct sockaddr *)&sun, &ip));
+    assert_false(ip_from_sockaddr(NULL, &ip));
+}
+
+/* ip_format truncates into a small buffer and always terminates. */
+static void
+t_ip_format_small(void **state)
+{
+    struct ip_addr ip;
+    char text[6];
+
+    (void)state;
+    assert_true(ip_parse("192.0.2.7", &ip));
+    memset(text, 'x', sizeof(text));
+    ip_format(&ip, text, sizeof(text));
+    check_str("ip_format", "192.0.2.7 into 6 octets", text, "192.0");
+    ip_format(NULL, text, sizeof(text));
+    check_str("ip_format", "NULL", text, "");
+}
+
+struct cidr_case {
+    const char *in;
+    const char *addr;     /* ip_format of the prefix; NULL: must fail */
+    unsigned len;
+    const char *err;
+};
+
+static const struct cidr_case cidr_cases[] = {
+    { "192.0.2.0/24", "192.0.2.0", 120, NULL },
+    { "192.0.2.128/25", "192.0.2.128", 121, NULL },
+    { "192.0.2.7", "192.0.2.7", 128, NULL },
+    { "192.0.2.7/32", "192.0.2.7", 128, NULL },
+    { "10.0.0.0/8", "10.0.0.0", 104, NULL },
+    { "0.0.0.0/0", "0.0.0.0", 96, NULL },
+    { "2001:db8::/32", "2001:db8::", 32, NULL },
+    { "2001:DB8:1::/48", "2001:db8:1::", 48, NULL },
+    { "2001:db8::1", "2001:db8::1", 128, NULL },
+    { "2001:db8::1/128", "2001:db8::1", 128, NULL },
+    { "::/0", "::", 0, NULL },
+    { "::ffff:192.0.2.0/120", "192.0.2.0", 120, NULL },
+    { "192.0.2.1/24", NULL, 0, "host bits set in CIDR" },
+    { "192.0.2.129/25", NULL, 0, "host bits set in CIDR" },
+    { "10.1.0.0/8", NULL, 0, "host bits set in CIDR" },
+    { "0.0.0.1/0", NULL, 0, "host bits set in CIDR" },
+    { "2001:db8::1/64", NULL, 0, "host bits set in CIDR" },
+    { "::1/0", NULL, 0, "host bits set in CIDR" },
+    { "192.0.2.0/33", NULL, 0, "invalid CIDR prefix length" },
+    { "2001:db8::/129", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/-1", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/+24", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/2a", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/0024", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/24/1", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2.0/ 24", NULL, 0, "invalid CIDR prefix length" },
+    { "192.0.2/24", NULL, 0, "invalid address in CIDR" },
+    { "/24", NULL, 0, "invalid address in CIDR" },
+    { "IPv6:2001:db8::/32", NULL, 0, "invalid address in CIDR" },
+    { "example.com/24", NULL, 0, "invalid address in CIDR" },
+    { " 192.0.2.0/24", NULL, 0, "invalid address in CIDR" },
+    { "", NULL, 0, "invalid CIDR" },
+};
+
+/* cidr_parse over the table. */
+static void
+t_cidr_parse(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cidr_cases) / sizeof(cidr_cases[0]); i++) {
+        const struct cidr_case *c = &cidr_cases[i];
+        struct cidr p;
+        const char *err = NULL;
+        char text[64];
+        bool ok = cidr_parse(c->in, &p, &err);
+        check_bool("cidr_parse", c->in, ok, c->addr != NULL);
+        if (!ok) {
+            check_str("cidr_parse err", c->in, err, c->err);
+            continue;
+        }
+        ip_format(&p.addr, text, sizeof(text));
+        check_str("cidr_parse addr", c->in, text, c->addr);
+        if (p.prefix_len != c->len)
+            fail_msg("cidr_parse(\"%s\") prefix_len: got %u, want %u", c->in,
+                     p.prefix_len, c->len);
+    }
+}
+
+/* Ascending order for qsort. */
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Print n ids as "{1,2}" into buf. */
+static const char *
+fmt_ids(char *buf, size_t bufsz, const uint32_t *ids, size_t n)
+{
+    size_t pos = (size_t)snprintf(buf, bufsz, "{");
+
+    for (size_t i = 0; i < n && i < MAXIDS && pos < bufsz; i++)
+        pos += (size_t)snprintf(buf + pos, bufsz - pos, "%s%u", i ? "," : "",
+                                (unsigned)ids[i]);
+    if (pos < bufsz)
+        snprintf(buf + pos, bufsz - pos, "}");
+    return buf;
+}
+
+/* Look ip up and compare with the END-terminated want list, as sets. */
+static void
+check_lookup(const struct cidr_table *t, const char *ipstr,
+             const uint32_t *want_in)
+{
+    struct ip_addr ip;
+    uint32_t got[MAXIDS], want[MAXIDS];
+    size_t n, nwant = 0;
+    char gbuf[256], wbuf[256];
+
+    if (!ip_parse(ipstr, &ip))
+        fail_msg("ip_parse(\"%s\"): got false, want true", ipstr);
+    n = cidr_table_lookup(t, &ip, got, MAXIDS);
+    while (want_in[nwant] != END)
+        nwant++;
+    memcpy(want, want_in, nwant * sizeof(*want));
+    if (n == nwant) {
+        qsort(got, n, sizeof(*got), cmp_u32);
+        qsort(want, nwant, sizeof(*want), cmp_u32);
+    }
+    if (n != nwant || memcmp(got, want, n * sizeof(*got)) != 0)
+        fail_msg("cidr_table_lookup(\"%s\"): got %zu %s, want %zu %s", ipstr,
+                 n, fmt_ids(gbuf, sizeof(gbuf), got, n), nwant,
+                 fmt_ids(wbuf, sizeof(wbuf), want, nwant));
+}
+
+struct prefix_entry {
+    const char *cidr;
+    uint32_t id;
+};
+
+/* Build a table from text prefixes, asserting each parses and adds. */
+static struct cidr_table *
+build(const struct prefix_entry *e, size_t n)
+{
+    struct cidr_table *t = cidr_table_new();
+
+    assert_non_null(t);
+    for (size_t i = 0; i < n; i++) {
+        struct cidr p;
+        const char *err = "";
+        if (!cidr_parse(e[i].cidr, &p, &err))
+            fail_msg("cidr_parse(\"%s\"): got false (%s), want true",
+                     e[i].cidr, err);
+        assert_true(cidr_table_add(t, &p, e[i].id));
+    }
+    return t;
+}
+
+static const struct prefix_entry overlap_entries[] = {
+    { "192.0.2.0/24", 0 },
+    { "192.0.2.128/25", 1 },
+    { "192.0.2.7/32", 2 },
+    { "0.0.0.0/0", 3 },
+    { "2001:db8::/32", 4 },
+    { "2001:db8:1::/48", 5 },
+    { "2001:db8:1::1/128", 6 },
+    { "::/0", 7 },
+    { "198.51.100.0/24", 8 },
+    { "203.0.113.0/24", 8 },
+    { "10.0.0.0/8", 9 },
+    { "10.1.0.0/16", 9 },
+    { "192.0.2.0/24", 10 },   /* same prefix, second id */
+    { "192.0.2.0/24", 0 },    /* same prefix and id again: no-op */
+};
+
+static const struct {
+    const char *ip;
+    uint32_t want[MAXIDS];
+} overlap_cases[] = {
+    { "192.0.2.7", { 0, 10, 2, 3, 7, END } },
+    { "192.0.2.6", { 0, 10, 3, 7, END } },
+    { "192.0.2.128", { 0, 10, 1, 3, 7, END } },
+    { "192.0.2.255", { 0, 10, 1, 3, 7, END } },
+    { "192.0.3.1", { 3, 7, END } },
+    { "::ffff:192.0.2.7", { 0, 10, 2, 3, 7, END } },
+    { "IPv6:::ffff:192.0.2.200", { 0, 10, 1, 3, 7, END } },
+    { "[192.0.2.7]", { 0, 10, 2, 3, 7, END } },
+    { "2001:db8:1::1", { 4, 5, 6, 7, END } },
+    { "IPv6:2001:db8:1::2", { 4, 5, 7, END } },
+    { "2001:db8:2::1", { 4, 7, END } },
+    { "2001:db9::1", { 7, END } },
+    { "::1", { 7, END } },
+    { "198.51.100.9", { 8, 3, 7, END } },
+    { "203.0.113.9", { 8, 3, 7, END } },
+    { "10.1.2.3", { 9, 3, 7, END } },    /* two prefixes, one id */
+    { "10.2.0.1", { 9, 3, 7, END } },
+};
+
+/* Overlapping v4 and v6 prefixes, /0, /32, /128, deduplication. */
+static void
+t_table_overlap(void **state)
+{
+    struct cidr_table *t = build(overlap_entries, sizeof(overlap_entries) /
+                                 sizeof(overlap_entries[0]));
+
+    (void)state;
+    assert_int_equal(cidr_table_size(t), 12);
+    for (size_t i = 0; i < sizeof(overlap_cases) / sizeof(overlap_cases[0]);
+         i++)
+        check_lookup(t, overlap_cases[i].ip, overlap_cases[i].want);
+    cidr_table_free(t);
+}
+
+/* v4 /0 is all of IPv4 only; without /0 entries, strangers match nothing. */
+static void
+t_table_zero_lengths(void **state)
+{
+    static const struct prefix_entry v4all[] = { { "0.0.0.0/0", 1 } };
+    static const struct prefix_entry v6[] = {
+        { "2001:db8::/32", 2 }, { "192.0.2.7/32", 3 }, { "::1", 4 },
+    };
+    static const uint32_t one[] = { 1, END }, none[] = { END };
+    static const uint32_t two[] = { 2, END }, three[] = { 3, END };
+    static const uint32_t four[] = { 4, END };
+    struct cidr_table *t = build(v4all, 1);
+
+    (void)state;
+    check_lookup(t, "8.8.8.8", one);
+    check_lookup(t, "::ffff:8.8.8.8", one);
+    check_lookup(t, "2001:db8::1", none);
+    check_lookup(t, "::", none);
+    cidr_table_free(t);
+
+    t = build(v6, 3);
+    check_lookup(t, "2001:db8:ffff::1", two);
+    check_lookup(t, "2001:db9::", none);
+    check_lookup(t, "192.0.2.7", three);
+    check_lookup(t, "192.0.2.8", none);
+    check_lookup(t, "::1", four);
+    check_lookup(t, "::2", none);
+    cidr_table_free(t);
+}
+
+/* The total is returned even when max is smaller; longest prefix first. */
+static void
+t_table_truncation(void **state)
+{
+    struct cidr_table *t = build(overlap_entries, sizeof(overlap_entries) /
+                                 sizeof(overlap_entries[0]));
+    struct ip_addr ip;
+    uint32_t ids[3] = { END, END, END };
+
+    (void)state;
+    assert_true(ip_parse("192.0.2.7", &ip));
+    assert_int_equal(cidr_table_lookup(t, &ip, ids, 2), 5);
+    assert_int_equal(ids[0], 2);   /* the /32 */
+    assert_int_equal(ids[1], 0);   /* the /24, first id */
+    assert_int_equal(ids[2], END);
+    assert_int_equal(cidr_table_lookup(t, &ip, NULL, 0), 5);
+    assert_int_equal(cidr_table_lookup(NULL, &ip, ids, 2), 0);
+    assert_int_equal(cidr_table_lookup(t, NULL, ids, 2), 0);
+    cidr_table_free(t);
+}
+
+/* Adding an impossible length fails; host bits are cleared on add. */
+static void
+t_table_add_edges(void **state)
+{
+    struct cidr_table *t = cidr_table_new();
+    struct cidr p;
+    static const uint32_t want[] = { 6, END };
+
+    (void)state;
+    assert_non_null(t);
+    assert_true(ip_parse("192.0.2.7", &p.addr));
+    p.prefix_len = 129;
+    assert_false(cidr_table_add(t, &p, 1));
+    assert_false(cidr_table_add(NULL, &p, 1));
+    assert_false(cidr_table_add(t, NULL, 1));
+    p.prefix_len = 120;
+    assert_true(cidr_table_add(t, &p, 6));
+    assert_int_equal(cidr_table_size(t), 1);
+    check_lookup(t, "192.0.2.200", want);
+    assert_int_equal(cidr_table_size(NULL), 0);
+    cidr_table_free(t);
+    cidr_table_free(NULL);
+}
+
+/* 100,000 v4 /32s and 100,000 v6 /48s: each still finds exactly its id. */
+static void
+t_table_many(void **state)
+{
+    enum { N = 100000 };
+    struct cidr_table *t = cidr_table_new();
+    char text[64];
+
+    (void)state;
+    assert_non_null(t);
+    for (uint32_t i = 0; i < N; i++) {
+        struct cidr p;
+        snprintf(text, sizeof(text), "10.%u.%u.%u", i >> 16, (i >> 8) & 255,
+                 i & 255);
+        assert_true(cidr_parse(text, &p, NULL));
+        assert_true(cidr_table_add(t, &p, i));
+        snprintf(text, sizeof(text), "2001:%x:%x::/48", 0xd00 + (i >> 16),
+                 i & 0xffff);
+        assert_true(cidr_parse(text, &p, NULL));
+        assert_true(cidr_table_add(t, &p, N + i));
+    }
+    assert_int_equal(cidr_table_size(t), 2 * N);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t want[] = { i, END }, wantv6[] = { N + i, END };
+        snprintf(text, sizeof(text), "10.%u.%u.%u", i >> 16, (i >> 8) & 255,
+                 i & 255);
+        check_lookup(t, text, want);
+        snprintf(text, sizeof(text), "2001:%x:%x:ffff::1", 0xd00 + (i >> 16),
+                 i & 0xffff);
+        check_lookup(t, text, wantv6);
+    }
+    {
+        static const uint32_t none[] = { END };
+        check_lookup(t, "10.255.0.1", none);
+        check_lookup(t, "2001:db9::1", none);
+    }
+    cidr_table_free(t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_ip_parse),
+        cmocka_unit_test(t_ip_bytes),
+        cmocka_unit_test(t_ip_from_sockaddr),
+        cmocka_unit_test(t_ip_format_small),
+        cmocka_unit_test(t_cidr_parse),
+        cmocka_unit_test(t_table_overlap),
+        cmocka_unit_test(t_table_zero_lengths),
+        cmocka_unit_test(t_table_truncation),
+        cmocka_unit_test(t_table_add_edges),
+        cmocka_unit_test(t_table_many),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

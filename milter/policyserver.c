@@ -1,0 +1,1 @@
+/* stub */ typedef int forcetls_stub_policyserver;
