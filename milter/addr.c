@@ -15,9 +15,6 @@
  * Thread safety: no shared state; libidn2's conversion is reentrant. Every
  * function only writes to its caller's buffers.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,9 +16,6 @@
  * only read; lookups write only to the caller's buffers, so concurrent
  * readers need no locks.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <arpa/inet.h>
 #include <stdio.h>

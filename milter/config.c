@@ -286,7 +286,9 @@ bool config_socket_valid(const char *spec, const char **err)
 {
     const char *why = NULL;
 
-    if (has_prefix(spec, "unix:") || has_prefix(spec, "local:")) {
+    if (spec == NULL || spec[0] == '\0' || has_control(spec)) {
+        why = "empty, or contains a control character";
+    } else if (has_prefix(spec, "unix:") || has_prefix(spec, "local:")) {
         const char *path = strchr(spec, ':') + 1;
         size_t len = strlen(path);
         if (path[0] != '/')
@@ -330,7 +332,7 @@ static bool parse_socket(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     const char *why;
-    char buf[PATH_MAX + 16];
+    char buf[256];               /* a unix socket path is at most 107 bytes */
 
     if (!config_socket_valid(text, &why))
         return bad_value(ld, s, text, why);
@@ -437,6 +439,7 @@ static bool parse_version(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
+/* encryption-only | certificate-validation | domain-validation. */
 static bool parse_tls_settings(struct loader *ld, const config_setting_t *s,
                                const char *text, void *field)
 {
@@ -467,10 +470,13 @@ static bool add_domain(struct loader *ld, const config_setting_t *s,
     char norm[ADDR_DOMAIN_MAX];
     const char *why = "invalid domain";
     bool other = false;
-    uint32_t other_id = 0;
+    uint32_t other_id = 0, ids[1];
 
     if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
         return bad_value(ld, s, text, why);
+    /* Listed twice in this connector: harmless, kept once. */
+    if (domain_table_get(table, norm, ids, 1) == 1 && ids[0] == ld->id)
+        return true;
     if (!domain_table_add(table, norm, ld->id, &other, &other_id) ||
         !strlist_push(list, norm))
         return no_memory(ld, s);
@@ -485,6 +491,7 @@ static bool add_domain(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
+/* sender_domains and recipient_domains, each with its own table. */
 static bool parse_sender_domain(struct loader *ld, const config_setting_t *s,
                                 const char *text, void *field)
 {
@@ -967,8 +974,9 @@ static const config_setting_t *first_set(const config_setting_t *group,
 
 /* Inbound rules that span keys. */
 static bool inbound_check(struct loader *ld, const config_setting_t *group,
-                          const struct inbound_connector *c)
+                          const void *connector)
 {
+    const struct inbound_connector *c = connector;
     static const char *const tls_only[] = {
         "min_tls_version", "min_cipher_bits", "require_forward_secrecy",
         "tls_sender_certificate_names", "certificate_issuers", NULL,
@@ -1026,8 +1034,9 @@ static bool add_nexthops(struct loader *ld, const config_setting_t *group)
 
 /* Outbound rules that span keys. */
 static bool outbound_check(struct loader *ld, const config_setting_t *group,
-                           const struct outbound_connector *c)
+                           const void *connector)
 {
+    const struct outbound_connector *c = connector;
     bool dv = c->tls_settings == TLS_SETTINGS_DOMAIN_VALIDATION;
 
     if (dv && c->tls_domain == NULL)
@@ -1060,80 +1069,75 @@ static void *alloc_connectors(struct loader *ld, const config_setting_t *list,
     return array;
 }
 
-/* A connector element must be a group. */
-static const config_setting_t *connector_group(struct loader *ld,
-                                               const config_setting_t *list,
-                                               size_t i)
-{
-    const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+/* What differs between inbound and outbound connectors. */
+struct direction {
+    const char *name;
+    const struct key *keys;
+    size_t size, name_offset, line_offset;
+    bool (*check)(struct loader *ld, const config_setting_t *group,
+                  const void *connector);
+};
 
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-        fail(ld, g, "%s connectors must be groups { name = \"...\"; ... }",
-             ld->inbound ? "inbound" : "outbound");
-        return NULL;
+static const struct direction inbound_direction = {
+    "inbound", inbound_keys, sizeof(struct inbound_connector), IN(name),
+    IN(line), inbound_check,
+};
+static const struct direction outbound_direction = {
+    "outbound", outbound_keys, sizeof(struct outbound_connector), OUT(name),
+    OUT(line), outbound_check,
+};
+
+/* Read the n connectors of list into array (zeroed by the caller). */
+static bool load_connectors(struct loader *ld, const config_setting_t *list,
+                            const struct direction *d, char *array, size_t n)
+{
+    struct named *names = calloc(n + 1, sizeof *names);
+    bool ok = true;
+
+    if (names == NULL)
+        return no_memory(ld, list);
+    for (size_t i = 0; ok && i < n; i++) {
+        char *c = array + i * d->size;
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        ld->id = (uint32_t)i;
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            ok = fail(ld, g, "%s connectors must be groups"
+                      " { name = \"...\"; ... }", d->name);
+        } else {
+            *(int *)(c + d->line_offset) = (int)config_setting_source_line(g);
+            ok = load_group(ld, g, d->keys, c) && d->check(ld, g, c);
+            names[i] = (struct named){ *(char **)(c + d->name_offset), i, g };
+        }
     }
-    return g;
+    ok = ok && check_names(ld, d->name, names, n);
+    free(names);
+    return ok;
 }
 
 /* The inbound = ( ... ) list. */
 static bool load_inbound(struct loader *ld, const config_setting_t *list)
 {
     struct config *cfg = ld->cfg;
-    struct named *names;
-    bool ok = true;
 
     ld->inbound = true;
     cfg->inbound = alloc_connectors(ld, list, sizeof *cfg->inbound,
                                     &cfg->inbound_count);
-    if (cfg->inbound == NULL)
-        return false;
-    if ((names = calloc(cfg->inbound_count + 1, sizeof *names)) == NULL)
-        return no_memory(ld, list);
-    for (size_t i = 0; ok && i < cfg->inbound_count; i++) {
-        struct inbound_connector *c = &cfg->inbound[i];
-        const config_setting_t *g = connector_group(ld, list, i);
-        ld->id = (uint32_t)i;
-        ok = g != NULL;
-        if (ok) {
-            c->line = (int)config_setting_source_line(g);
-            ok = load_group(ld, g, inbound_keys, c) && inbound_check(ld, g, c);
-            names[i] = (struct named){ c->name, i, g };
-        }
-    }
-    ok = ok && check_names(ld, "inbound", names, cfg->inbound_count);
-    free(names);
-    return ok;
+    return cfg->inbound != NULL &&
+           load_connectors(ld, list, &inbound_direction, (char *)cfg->inbound,
+                           cfg->inbound_count);
 }
 
 /* The outbound = ( ... ) list. */
 static bool load_outbound(struct loader *ld, const config_setting_t *list)
 {
     struct config *cfg = ld->cfg;
-    struct named *names;
-    bool ok = true;
 
     ld->inbound = false;
     cfg->outbound = alloc_connectors(ld, list, sizeof *cfg->outbound,
                                      &cfg->outbound_count);
-    if (cfg->outbound == NULL)
-        return false;
-    if ((names = calloc(cfg->outbound_count + 1, sizeof *names)) == NULL)
-        return no_memory(ld, list);
-    for (size_t i = 0; ok && i < cfg->outbound_count; i++) {
-        struct outbound_connector *c = &cfg->outbound[i];
-        const config_setting_t *g = connector_group(ld, list, i);
-        ld->id = (uint32_t)i;
-        ok = g != NULL;
-        if (ok) {
-            c->line = (int)config_setting_source_line(g);
-            ok = load_group(ld, g, outbound_keys, c) &&
-                 outbound_check(ld, g, c);
-            names[i] = (struct named){ c->name, i, g };
-        }
-    }
-    ok = ok && check_names(ld, "outbound", names, cfg->outbound_count);
-    free(names);
-    return ok;
+    return cfg->outbound != NULL &&
+           load_connectors(ld, list, &outbound_direction,
+                           (char *)cfg->outbound, cfg->outbound_count);
 }
 
 /* Top-level rules that span keys. */
@@ -1157,6 +1161,9 @@ static bool read_file(config_t *lc, const char *path, struct config_error *err)
         return true;
     if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
         int e = errno != 0 ? errno : EIO;
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            e = EISDIR;
         snprintf(err->text, sizeof err->text, "%s:0: cannot read: %s", path,
                  strerror(e));
     } else {

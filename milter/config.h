@@ -120,8 +120,10 @@ void config_free(struct config *config);
 
 /*
  * Problems of the environment rather than of the file (unknown user or
- * group, missing socket directory). Calls warn(text) for each; they are
- * warnings, not errors, for -n.
+ * group, missing directory of a unix socket or of the pidfile). Calls
+ * warn(text) for each, text being "FILE:LINE: message" ("FILE: message"
+ * for a default value) without a "warning:" prefix; they are warnings, not
+ * errors, for -n. Checks config->socket, not a -p override.
  */
 void config_check_environment(const struct config *config,
                               void (*warn)(const char *text, void *arg),

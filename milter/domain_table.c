@@ -17,9 +17,6 @@
  * only read; reads touch no shared mutable state, so any number of threads
  * may look up concurrently without locks.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <stdlib.h>
 #include <string.h>

@@ -85,7 +85,8 @@ static void warn_stderr(const char *text, void *arg)
 {
     const char *path = arg;
 
-    fprintf(stderr, "%s: warning: %s\n", path, text);
+    (void)path;
+    fprintf(stderr, "warning: %s\n", text);
 }
 
 /* Log an environment warning at startup. */

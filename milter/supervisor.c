@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -61,12 +62,31 @@ static void supervisor_sigchld(int sig)
     (void)sig;
 }
 
+/* Create the pidfile's directory if it is missing (one level, like /run/forcetls). */
+static void supervisor_make_pid_dir(const char *path)
+{
+    char dir[4096];
+    char *slash;
+
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+        return;
+    slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0755) == 0)
+        log_msg(LOG_NOTICE, "created pidfile directory %s", dir);
+}
+
 /* Write our PID to path; a failure is logged, not fatal. */
 static void supervisor_write_pidfile(const char *path)
 {
     char text[32];
     int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd;
+
+    supervisor_make_pid_dir(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
     if (fd < 0 || write(fd, text, (size_t)len) != len)
         log_msg(LOG_ERR, "cannot write pidfile %s: %s", path, strerror(errno));

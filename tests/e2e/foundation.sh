@@ -66,7 +66,7 @@ check_conf "-n rejects a wrong type with FILE:LINE:" \
 check_conf "-n rejects the same domain in two connectors with FILE:LINE:" \
     "$(broken dup-domain 7 '  { name = "beta"; sender_domains = [ "ALPHA.example." ]; require_tls = true; }')" 1 7
 check_conf "-n rejects a syntax error with FILE:LINE:" \
-    "$(broken syntax 3 'default_action = "reject"')" 1
+    "$(broken syntax 3 'default_action = = "reject";')" 1 3
 
 # --- Postfix and the daemon on a copy of the shipped configuration ----------
 

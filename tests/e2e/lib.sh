@@ -186,7 +186,7 @@ child_pids() {
         read -r stat 2>/dev/null <"$f" || continue
         stat=${stat##*) }
         set -- "$1" $stat
-        [ "$4" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
+        [ "$3" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
     done
 }
 
