@@ -1,45 +1,41 @@
 /*
  * config.c - forcetls.conf (libconfig) to a validated, immutable snapshot.
  *
- * Owns the schema of the file: one table of keys, types, defaults and
- * validators for each level (top level, inbound connector, outbound
- * connector), the rules that span several keys, and the compiled lookup
- * tables. A default is text run through the same validator as a written
- * value, so a default can never be something the file could not say.
+ * Owns the schema of the file: one table of keys, types, defaults, syntax
+ * checks and parsers for each level (top level, inbound connector,
+ * outbound connector), the generic driver that reads a group by its
+ * table, the rules that span several keys, the compiled lookup tables and
+ * config_free. A default is text run through the same check and parser as
+ * a written value, so a default can never be something the file could not
+ * say. What one value may look like is config_syntax.c's; warnings about
+ * the environment are config_env.c's.
  *
  * Must not: accept anything it does not understand (an unknown key, a wrong
  * type or a bad value is an error "FILE:LINE: message", because a typo must
  * never silently weaken policy); log or exit (the caller reports); look at
  * the environment while loading (config_check_environment only warns);
- * depend on the locale (ASCII helpers below, no <ctype.h>, no strtol).
+ * depend on the locale (ASCII helpers of config_syntax.h, no <ctype.h>, no
+ * strtol).
  *
  * Thread safety: config_load keeps all its state in its own loader, snapshot
  * and libconfig object, so a reload may run in any thread while sessions
  * read the previous snapshot, which is never written after loading.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <libconfig.h>
 
 #include "addr.h"
 #include "cidr.h"
 #include "config.h"
+#include "config_syntax.h"
 #include "domain_table.h"
-#include "log.h"
 
-#define NAME_MAX_LEN 64          /* connector names */
-#define ACCOUNT_MAX_LEN 32       /* user and group names */
-#define REJECT_TEXT_MAX 200
 #define MAX_CIPHER_BITS 256
 #define MAX_CONNECTORS 1000000u
 
@@ -55,6 +51,8 @@ struct loader {
 /* Parse text (a written value, or a default when s is NULL) into field. */
 typedef bool value_fn(struct loader *ld, const config_setting_t *s,
                       const char *text, void *field);
+/* Check the syntax of text; on failure *why says what is wrong. */
+typedef bool syntax_fn(const char *text, const char **why);
 /* Load a list of connector groups. */
 typedef bool groups_fn(struct loader *ld, const config_setting_t *list);
 
@@ -65,6 +63,7 @@ struct key {
     enum key_type type;
     size_t offset;               /* of the field in the target struct */
     const char *dflt;            /* parsed like a written value; NULL: unset */
+    syntax_fn *check;            /* run before parse; NULL: parse checks */
     value_fn *parse;             /* KEY_STRING, and each element of KEY_LIST */
     groups_fn *groups;           /* KEY_GROUPS */
     int max;                     /* KEY_INT accepts 0..max */
@@ -72,130 +71,9 @@ struct key {
     size_t line_offset;          /* top level: where to record the line; 0: no */
 };
 
-/* Default of connector keys that take the value of a top-level key. */
+/* Default of connector keys that take the value of a top-level key; the
+ * parser sees this very pointer, so such keys have no .check. */
 static const char INHERIT[] = "(the top-level value)";
-
-struct keyword {
-    const char *name;
-    int value;
-};
-
-static const struct keyword actions[] = {
-    { "reject", ACTION_REJECT }, { "tempfail", ACTION_TEMPFAIL },
-    { "monitor", ACTION_MONITOR }, { NULL, 0 },
-};
-static const struct keyword settings_words[] = {
-    { "encryption-only", TLS_SETTINGS_ENCRYPTION_ONLY },
-    { "certificate-validation", TLS_SETTINGS_CERTIFICATE_VALIDATION },
-    { "domain-validation", TLS_SETTINGS_DOMAIN_VALIDATION }, { NULL, 0 },
-};
-static const struct keyword versions[] = {
-    { "TLSv1", TLS_VERSION_1_0 }, { "TLSv1.1", TLS_VERSION_1_1 },
-    { "TLSv1.2", TLS_VERSION_1_2 }, { "TLSv1.3", TLS_VERSION_1_3 },
-    { NULL, 0 },
-};
-
-/* ---- ASCII helpers (the locale must not change what a file means) ---- */
-
-/* Lower-case one ASCII letter. */
-static char ascii_lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-/* strcmp ignoring ASCII case. */
-static int ascii_casecmp(const char *a, const char *b)
-{
-    for (; *a != '\0' && ascii_lower(*a) == ascii_lower(*b); a++, b++)
-        continue;
-    return (unsigned char)ascii_lower(*a) - (unsigned char)ascii_lower(*b);
-}
-
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-static bool is_alnum(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Letters, digits, '.', '_' and '-', starting with a letter or digit. */
-static bool is_simple_name(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > max || !is_alnum(s[0]))
-        return false;
-    for (; *s != '\0'; s++)
-        if (!is_alnum(*s) && *s != '.' && *s != '_' && *s != '-')
-            return false;
-    return true;
-}
-
-/* Any C0 control byte or DEL (line breaks would forge log lines, replies). */
-static bool has_control(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
-/* len decimal digits (1..9) with value <= max. */
-static bool parse_decimal(const char *s, size_t len, unsigned long max,
-                          unsigned long *out)
-{
-    unsigned long v = 0;
-
-    if (len == 0 || len > 9)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!is_digit(s[i]))
-            return false;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    *out = v;
-    return v <= max;
-}
-
-static bool has_prefix(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* Keyword -> value, ASCII case-insensitively. */
-static bool keyword_find(const struct keyword *kw, const char *text, int *value)
-{
-    for (; kw->name != NULL; kw++)
-        if (ascii_casecmp(kw->name, text) == 0) {
-            *value = kw->value;
-            return true;
-        }
-    return false;
-}
-
-/* Value -> keyword, "unknown" when out of range. */
-static const char *keyword_name(const struct keyword *kw, int value)
-{
-    for (; kw->name != NULL; kw++)
-        if (kw->value == value)
-            return kw->name;
-    return "unknown";
-}
-
-/* "a, b or c" for messages. */
-static void keyword_list(const struct keyword *kw, char *out, size_t outsz)
-{
-    size_t used = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; kw[i].name != NULL && used < outsz; i++) {
-        const char *sep = i == 0 ? "" : kw[i + 1].name == NULL ? " or " : ", ";
-        int n = snprintf(out + used, outsz - used, "%s%s", sep, kw[i].name);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
 
 /* ---- Errors ---- */
 
@@ -279,139 +157,48 @@ static bool store_string(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
-/* ---- Value validators ---- */
-
-/* Check a milter or policy socket specification (see config.h). */
-bool config_socket_valid(const char *spec, const char **err)
-{
-    const char *why = NULL;
-
-    if (spec == NULL || spec[0] == '\0' || has_control(spec)) {
-        why = "empty, or contains a control character";
-    } else if (has_prefix(spec, "unix:") || has_prefix(spec, "local:")) {
-        const char *path = strchr(spec, ':') + 1;
-        size_t len = strlen(path);
-        if (path[0] != '/')
-            why = "the socket path must be absolute";
-        else if (len >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-            why = "the socket path is too long for a unix socket";
-        else if (path[len - 1] == '/')
-            why = "the socket path names a directory";
-    } else if (has_prefix(spec, "inet:") || has_prefix(spec, "inet6:")) {
-        bool v6 = has_prefix(spec, "inet6:");
-        const char *port = strchr(spec, ':') + 1;
-        const char *at = strchr(port, '@');
-        unsigned long num;
-        unsigned char addr[16];
-        char host[ADDR_DOMAIN_MAX];
-        struct ip_addr ip;
-        if (at == NULL)
-            why = "write the address to listen on, e.g. inet:8891@127.0.0.1"
-                  " (without @HOST libmilter listens on all interfaces)";
-        else if (!parse_decimal(port, (size_t)(at - port), 65535, &num) ||
-                 num == 0)
-            why = "the port must be a number from 1 to 65535";
-        else if (inet_pton(v6 ? AF_INET6 : AF_INET, at + 1, addr) == 1)
-            why = NULL;
-        else if (ip_parse(at + 1, &ip) ||
-                 !addr_normalize_domain(at + 1, strlen(at + 1), host,
-                                        sizeof host, NULL))
-            why = v6 ? "the host must be an IPv6 address or a host name"
-                     : "the host must be an IPv4 address or a host name";
-    } else {
-        why = "must be unix:/PATH, local:/PATH, inet:PORT@HOST or"
-              " inet6:PORT@HOST";
-    }
-    if (why != NULL && err != NULL)
-        *err = why;
-    return why == NULL;
-}
+/* ---- Value parsers (the syntax checks are in config_syntax.c) ---- */
 
 /* A socket; "local:" is stored as its synonym "unix:". */
 static bool parse_socket(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
-    const char *why;
     char buf[256];               /* a unix socket path is at most 107 bytes */
 
-    if (!config_socket_valid(text, &why))
-        return bad_value(ld, s, text, why);
-    if (has_prefix(text, "local:")) {
+    if (syntax_has_prefix(text, "local:")) {
         snprintf(buf, sizeof buf, "unix:%s", text + strlen("local:"));
         text = buf;
     }
     return store_string(ld, s, text, field);
 }
 
-/* An octal permission string: "660" or "0660", at most 0777. */
+/* An octal permission string. */
 static bool parse_mode(struct loader *ld, const config_setting_t *s,
                        const char *text, void *field)
 {
-    size_t len = strlen(text);
-    unsigned v = 0;
+    const char *why;
 
-    if (len < 3 || len > 4 || (len == 4 && text[0] != '0'))
-        return bad_value(ld, s, text, "not an octal mode such as \"0660\"");
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '7')
-            return bad_value(ld, s, text, "not an octal mode such as \"0660\"");
-        v = v * 8 + (unsigned)(text[i] - '0');
-    }
-    *(mode_t *)field = (mode_t)v;
-    return true;
+    return syntax_mode(text, field, &why) || bad_value(ld, s, text, why);
 }
 
-/* A user or group name. */
-static bool parse_account(struct loader *ld, const config_setting_t *s,
-                          const char *text, void *field)
-{
-    if (!is_simple_name(text, ACCOUNT_MAX_LEN))
-        return bad_value(ld, s, text, "not a valid user or group name");
-    return store_string(ld, s, text, field);
-}
-
-/* An absolute file name. */
-static bool parse_abspath(struct loader *ld, const config_setting_t *s,
-                          const char *text, void *field)
-{
-    size_t len = strlen(text);
-
-    if (text[0] != '/' || text[len - 1] == '/' || len >= PATH_MAX)
-        return bad_value(ld, s, text, "must be an absolute file name");
-    return store_string(ld, s, text, field);
-}
-
-/* A syslog facility name, as log.h knows them. */
+/* A syslog facility name. */
 static bool parse_facility(struct loader *ld, const config_setting_t *s,
                            const char *text, void *field)
 {
-    char lower[32];
-    size_t i;
-    int facility;
+    const char *why;
 
-    for (i = 0; text[i] != '\0' && i + 1 < sizeof lower; i++)
-        lower[i] = ascii_lower(text[i]);
-    lower[i] = '\0';
-    facility = text[i] == '\0' ? log_facility_from_name(lower) : -1;
-    if (facility < 0)
-        return bad_value(ld, s, text, "unknown syslog facility"
-                         " (mail, daemon, user, local0 ... local7)");
-    *(int *)field = facility;
-    return true;
+    return syntax_facility(text, field, &why) || bad_value(ld, s, text, why);
 }
 
-/* One of the keywords of a table. */
+/* A keyword of set words into *value; INHERIT keeps *value. */
 static bool parse_keyword(struct loader *ld, const config_setting_t *s,
-                          const char *text, const struct keyword *kw,
+                          const char *text, enum syntax_words words,
                           int *value)
 {
-    char list[160], why[200];
+    char why[200];
 
-    if (!keyword_find(kw, text, value)) {
-        keyword_list(kw, list, sizeof list);
-        snprintf(why, sizeof why, "must be %s", list);
+    if (text != INHERIT && !syntax_keyword(words, text, value, why, sizeof why))
         return bad_value(ld, s, text, why);
-    }
     return true;
 }
 
@@ -421,7 +208,7 @@ static bool parse_action(struct loader *ld, const config_setting_t *s,
 {
     int value = ld->cfg->default_action;
 
-    if (text != INHERIT && !parse_keyword(ld, s, text, actions, &value))
+    if (!parse_keyword(ld, s, text, SYNTAX_ACTIONS, &value))
         return false;
     *(enum action *)field = (enum action)value;
     return true;
@@ -433,7 +220,7 @@ static bool parse_version(struct loader *ld, const config_setting_t *s,
 {
     int value = ld->cfg->min_tls_version;
 
-    if (text != INHERIT && !parse_keyword(ld, s, text, versions, &value))
+    if (!parse_keyword(ld, s, text, SYNTAX_TLS_VERSIONS, &value))
         return false;
     *(enum tls_version *)field = (enum tls_version)value;
     return true;
@@ -445,21 +232,10 @@ static bool parse_tls_settings(struct loader *ld, const config_setting_t *s,
 {
     int value = 0;
 
-    if (!parse_keyword(ld, s, text, settings_words, &value))
+    if (!parse_keyword(ld, s, text, SYNTAX_TLS_SETTINGS, &value))
         return false;
     *(enum tls_settings *)field = (enum tls_settings)value;
     return true;
-}
-
-/* A connector name: it appears in logs as connector=NAME, connectors=A,B. */
-static bool parse_name(struct loader *ld, const config_setting_t *s,
-                       const char *text, void *field)
-{
-    if (!is_simple_name(text, NAME_MAX_LEN))
-        return bad_value(ld, s, text, "a connector name is 1 to 64 letters,"
-                         " digits, '.', '_' or '-', starting with a letter"
-                         " or digit");
-    return store_string(ld, s, text, field);
 }
 
 /* A domain pattern of this connector; the same pattern in two is an error. */
@@ -542,8 +318,6 @@ static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
 static bool parse_issuer(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
-    if (strlen(text) >= TLSFACTS_NAME_MAX)
-        return bad_value(ld, s, text, "longer than a certificate name can be");
     if (!strlist_push(field, text))
         return no_memory(ld, s);
     return true;
@@ -563,22 +337,6 @@ static bool parse_exempt(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
-/* Reply text: it goes into an SMTP reply line, so printable ASCII only. */
-static bool parse_reject_text(struct loader *ld, const config_setting_t *s,
-                              const char *text, void *field)
-{
-    char why[80];
-
-    if (strlen(text) > REJECT_TEXT_MAX) {
-        snprintf(why, sizeof why, "longer than %d characters", REJECT_TEXT_MAX);
-        return bad_value(ld, s, text, why);
-    }
-    for (const unsigned char *p = (const unsigned char *)text; *p != 0; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            return bad_value(ld, s, text, "only printable ASCII may be used");
-    return store_string(ld, s, text, field);
-}
-
 /* The name a domain-validation certificate must carry. */
 static bool parse_tls_domain(struct loader *ld, const config_setting_t *s,
                              const char *text, void *field)
@@ -591,57 +349,6 @@ static bool parse_tls_domain(struct loader *ld, const config_setting_t *s,
     return store_string(ld, s, norm, field);
 }
 
-/* Set *why and fail. */
-static bool why_fail(const char **why, const char *text)
-{
-    *why = text;
-    return false;
-}
-
-/* Split "[host]:port", "[host]", "host:port", "host" into out. */
-static bool smart_host_parse(const char *text, struct smart_host *out,
-                             char *host, size_t hostsz, const char **why)
-{
-    const char *start = text, *end, *port = NULL;
-    char raw[ADDR_DOMAIN_MAX];
-    struct ip_addr ip;
-    unsigned long num = 0;
-
-    out->bracketed = text[0] == '[';
-    if (out->bracketed) {
-        start = text + 1;
-        if ((end = strchr(start, ']')) == NULL)
-            return why_fail(why, "missing ']'");
-        if (end[1] == ':')
-            port = end + 2;
-        else if (end[1] != '\0')
-            return why_fail(why, "unexpected text after ']'");
-    } else {
-        end = strchr(text, ':');
-        if (end != NULL && strchr(end + 1, ':') != NULL)
-            return why_fail(why, "an IPv6 address must be in brackets");
-        if (end != NULL)
-            port = end + 1;
-        else
-            end = text + strlen(text);
-    }
-    if (end == start || (size_t)(end - start) >= sizeof raw)
-        return why_fail(why, "empty or overlong host");
-    memcpy(raw, start, (size_t)(end - start));
-    raw[end - start] = '\0';
-    if (port != NULL &&
-        (!parse_decimal(port, strlen(port), 65535, &num) || num == 0))
-        return why_fail(why, "the port must be a number from 1 to 65535");
-    out->port = (unsigned)num;
-    if (ip_parse(raw, &ip)) {
-        if (!out->bracketed)
-            return why_fail(why, "an IP address must be in brackets: [address]");
-        ip_format(&ip, host, hostsz);
-        return true;
-    }
-    return addr_normalize_domain(raw, strlen(raw), host, hostsz, why);
-}
-
 /* One smart host; field is the outbound connector. */
 static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
                              const char *text, void *field)
@@ -652,7 +359,7 @@ static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
     const char *why = "invalid smart host";
     size_t n = c->smart_host_count;
 
-    if (!smart_host_parse(text, &h, host, sizeof host, &why))
+    if (!syntax_smart_host(text, &h, host, sizeof host, &why))
         return bad_value(ld, s, text, why);
     if (n == 0 || (n & (n - 1)) == 0) {
         struct smart_host *hosts =
@@ -675,20 +382,25 @@ static groups_fn load_inbound, load_outbound;
 #define TOP(f) offsetof(struct config, f)
 static const struct key top_keys[] = {
     { .name = "socket", .type = KEY_STRING, .offset = TOP(socket),
-      .dflt = CONFIG_DEFAULT_SOCKET, .parse = parse_socket,
+      .dflt = CONFIG_DEFAULT_SOCKET, .check = config_socket_valid,
+      .parse = parse_socket,
       .line_offset = TOP(lines.socket) },
     { .name = "policy_socket", .type = KEY_STRING,
-      .offset = TOP(policy_socket), .parse = parse_socket,
+      .offset = TOP(policy_socket), .check = config_socket_valid,
+      .parse = parse_socket,
       .line_offset = TOP(lines.policy_socket) },
     { .name = "socket_mode", .type = KEY_STRING, .offset = TOP(socket_mode),
       .dflt = "0660", .parse = parse_mode },
     { .name = "socket_group", .type = KEY_STRING,
-      .offset = TOP(socket_group), .parse = parse_account,
+      .offset = TOP(socket_group), .check = syntax_account,
+      .parse = store_string,
       .line_offset = TOP(lines.socket_group) },
     { .name = "user", .type = KEY_STRING, .offset = TOP(user),
-      .parse = parse_account, .line_offset = TOP(lines.user) },
+      .check = syntax_account, .parse = store_string,
+      .line_offset = TOP(lines.user) },
     { .name = "pidfile", .type = KEY_STRING, .offset = TOP(pidfile),
-      .parse = parse_abspath, .line_offset = TOP(lines.pidfile) },
+      .check = syntax_abspath, .parse = store_string,
+      .line_offset = TOP(lines.pidfile) },
     { .name = "syslog_facility", .type = KEY_STRING,
       .offset = TOP(syslog_facility), .dflt = "mail",
       .parse = parse_facility },
@@ -710,7 +422,8 @@ static const struct key top_keys[] = {
 static const struct key inbound_keys[] = {
     /* First: messages about the other keys name the connector. */
     { .name = "name", .type = KEY_STRING, .offset = IN(name),
-      .parse = parse_name, .required = true },
+      .check = syntax_connector_name, .parse = store_string,
+      .required = true },
     { .name = "sender_domains", .type = KEY_LIST,
       .offset = IN(sender_domains), .parse = parse_sender_domain },
     { .name = "sender_ips", .type = KEY_LIST, .offset = IN(sender_ip_count),
@@ -727,20 +440,22 @@ static const struct key inbound_keys[] = {
     { .name = "tls_sender_certificate_names", .type = KEY_LIST,
       .offset = IN(cert_names), .parse = parse_cert_name },
     { .name = "certificate_issuers", .type = KEY_LIST,
-      .offset = IN(cert_issuers), .parse = parse_issuer },
+      .offset = IN(cert_issuers), .check = syntax_issuer,
+      .parse = parse_issuer },
     { .name = "action", .type = KEY_STRING, .offset = IN(action),
       .dflt = INHERIT, .parse = parse_action },
     { .name = "exempt_recipients", .type = KEY_LIST,
       .offset = IN(exempt_recipients), .parse = parse_exempt },
     { .name = "reject_text", .type = KEY_STRING, .offset = IN(reject_text),
-      .parse = parse_reject_text },
+      .check = syntax_reject_text, .parse = store_string },
     { .name = NULL },
 };
 
 #define OUT(f) offsetof(struct outbound_connector, f)
 static const struct key outbound_keys[] = {
     { .name = "name", .type = KEY_STRING, .offset = OUT(name),
-      .parse = parse_name, .required = true },
+      .check = syntax_connector_name, .parse = store_string,
+      .required = true },
     { .name = "recipient_domains", .type = KEY_LIST,
       .offset = OUT(recipient_domains), .parse = parse_recipient_domain,
       .required = true },
@@ -821,13 +536,25 @@ static bool string_ok(struct loader *ld, const config_setting_t *s,
 {
     if (text[0] == '\0')
         return fail(ld, s, "%s: must not be empty", ld->key);
-    if (has_control(text))
+    if (syntax_has_control(text))
         return fail(ld, s, "%s: contains a control character"
                     " (line break, tab, ...)", ld->key);
     return true;
 }
 
-/* A list of strings, each passed to k->parse. */
+/* Check text by k->check, then parse it into field (s NULL: a default). */
+static bool parse_text(struct loader *ld, const struct key *k,
+                       const config_setting_t *s, const char *text,
+                       void *field)
+{
+    const char *why;
+
+    if (k->check != NULL && !k->check(text, &why))
+        return bad_value(ld, s, text, why);
+    return k->parse(ld, s, text, field);
+}
+
+/* A list of strings, each passed to parse_text. */
 static bool load_list(struct loader *ld, const struct key *k,
                       const config_setting_t *s, void *field)
 {
@@ -842,7 +569,7 @@ static bool load_list(struct loader *ld, const struct key *k,
         if (config_setting_type(e) != CONFIG_TYPE_STRING)
             return fail(ld, e, "%s %s", k->name, type_text(KEY_LIST));
         text = config_setting_get_string(e);
-        if (!string_ok(ld, e, text) || !k->parse(ld, e, text, field))
+        if (!string_ok(ld, e, text) || !parse_text(ld, k, e, text, field))
             return false;
     }
     return true;
@@ -860,7 +587,7 @@ static bool load_value(struct loader *ld, const struct key *k,
         if (type != CONFIG_TYPE_STRING)
             break;
         return string_ok(ld, s, config_setting_get_string(s)) &&
-               k->parse(ld, s, config_setting_get_string(s), field);
+               parse_text(ld, k, s, config_setting_get_string(s), field);
     case KEY_BOOL:
         if (type != CONFIG_TYPE_BOOL)
             break;
@@ -898,11 +625,11 @@ static bool load_default(struct loader *ld, const struct key *k, void *field)
     }
     if (k->type == KEY_INT) {
         unsigned long v = 0;
-        parse_decimal(k->dflt, strlen(k->dflt), (unsigned long)k->max, &v);
+        syntax_decimal(k->dflt, strlen(k->dflt), (unsigned long)k->max, &v);
         *(int *)field = (int)v;
         return true;
     }
-    return k->parse(ld, NULL, k->dflt, field);
+    return parse_text(ld, k, NULL, k->dflt, field);
 }
 
 /* Read group into obj by the table keys. */
@@ -940,7 +667,7 @@ struct named {
 static int named_cmp(const void *a, const void *b)
 {
     const struct named *x = a, *y = b;
-    int r = ascii_casecmp(x->name, y->name);
+    int r = syntax_casecmp(x->name, y->name);
 
     if (r != 0)
         return r;
@@ -953,7 +680,7 @@ static bool check_names(struct loader *ld, const char *direction,
 {
     qsort(names, n, sizeof *names, named_cmp);
     for (size_t i = 1; i < n; i++)
-        if (ascii_casecmp(names[i - 1].name, names[i].name) == 0)
+        if (syntax_casecmp(names[i - 1].name, names[i].name) == 0)
             return fail(ld, names[i].group, "duplicate %s connector name"
                         " \"%s\" (also at line %u)", direction, names[i].name,
                         config_setting_source_line(names[i - 1].group));
@@ -1250,116 +977,4 @@ void config_free(struct config *config)
     free(config->user);
     free(config->pidfile);
     free(config);
-}
-
-const char *config_action_name(enum action action)
-{
-    return keyword_name(actions, (int)action);
-}
-
-const char *config_tls_settings_name(enum tls_settings settings)
-{
-    return keyword_name(settings_words, (int)settings);
-}
-
-/* The next-hop text Postfix would use for host (see config.h). */
-size_t config_smart_host_text(const struct smart_host *host, char *out,
-                              size_t outsz)
-{
-    int n;
-
-    if (host->bracketed && host->port != 0)
-        n = snprintf(out, outsz, "[%s]:%u", host->host, host->port);
-    else if (host->bracketed)
-        n = snprintf(out, outsz, "[%s]", host->host);
-    else if (host->port != 0)
-        n = snprintf(out, outsz, "%s:%u", host->host, host->port);
-    else
-        n = snprintf(out, outsz, "%s", host->host);
-    return n < 0 ? 0 : (size_t)n;
-}
-
-/* ---- Environment (warnings only) ---- */
-
-struct env {
-    const struct config *config;
-    void (*warn)(const char *text, void *arg);
-    void *arg;
-};
-
-/* Pass "FILE:LINE: message" (or "FILE: message" for a default) to warn. */
-static void env_warn(const struct env *env, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void env_warn(const struct env *env, int line, const char *fmt, ...)
-{
-    char msg[768], text[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (line > 0)
-        snprintf(text, sizeof text, "%s:%d: %s", env->config->path, line, msg);
-    else
-        snprintf(text, sizeof text, "%s: %s", env->config->path, msg);
-    env->warn(text, env->arg);
-}
-
-/* Warn when the directory that will hold file does not exist. */
-static void check_dir(const struct env *env, int line, const char *what,
-                      const char *file)
-{
-    char dir[PATH_MAX];
-    char *slash;
-    struct stat st;
-
-    snprintf(dir, sizeof dir, "%s", file);
-    if ((slash = strrchr(dir, '/')) == NULL)
-        return;
-    if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    if (stat(dir, &st) != 0)
-        env_warn(env, line, "directory %s of the %s does not exist: %s", dir,
-                 what, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        env_warn(env, line, "%s of the %s is not a directory", dir, what);
-}
-
-/* Warn about a unix socket whose directory is missing. */
-static void check_socket(const struct env *env, int line, const char *what,
-                         const char *spec)
-{
-    if (spec != NULL && has_prefix(spec, "unix:"))
-        check_dir(env, line, what, spec + strlen("unix:"));
-}
-
-/* Unknown user or group, missing directories (see config.h). */
-void config_check_environment(const struct config *config,
-                              void (*warn)(const char *text, void *arg),
-                              void *arg)
-{
-    const struct env env = { config, warn, arg };
-    char buf[16384];
-
-    if (config->user != NULL) {
-        struct passwd pw, *res = NULL;
-        int rc = getpwnam_r(config->user, &pw, buf, sizeof buf, &res);
-        if (rc != 0 || res == NULL)
-            env_warn(&env, config->lines.user, "user \"%s\" does not exist",
-                     config->user);
-    }
-    if (config->socket_group != NULL) {
-        struct group gr, *res = NULL;
-        int rc = getgrnam_r(config->socket_group, &gr, buf, sizeof buf, &res);
-        if (rc != 0 || res == NULL)
-            env_warn(&env, config->lines.socket_group,
-                     "group \"%s\" does not exist", config->socket_group);
-    }
-    check_socket(&env, config->lines.socket, "socket", config->socket);
-    check_socket(&env, config->lines.policy_socket, "policy_socket",
-                 config->policy_socket);
-    if (config->pidfile != NULL)
-        check_dir(&env, config->lines.pidfile, "pidfile", config->pidfile);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh - show forcetls at work: a throwaway Postfix on loopback with the
-# milter running the shipped conf/forcetls.conf (only the socket is
-# overridden). A plaintext mail from the partner domain contoso.example is
+# milter running the shipped conf/forcetls.conf (the socket is overridden
+# with -p and the pidfile moved into the work directory; the policy is the
+# shipped one). A plaintext mail from the partner domain contoso.example is
 # refused with 550 5.7.1; the same mail over TLS with the partner's client
 # certificate is accepted. Prints the SMTP replies and the decision lines and
 # exits 0 only when both outcomes are as expected. Needs root (Postfix), swaks
@@ -27,7 +28,13 @@ alloc_port MILTER_PORT
 echo "Setting up: test certificates, Postfix, forcetls-milter ..."
 make_pki
 start_postfix
-E2E_MILTER_DEBUG=0 start_milter "$SHIPPED"
+# The shipped policy as is; only the pidfile moves into the work directory so
+# that the demo never overwrites the pidfile of an installed daemon (the
+# socket is overridden with -p by start_milter).
+CONF=$E2E_DIR/forcetls.conf
+sed -E "s|^([[:space:]]*pidfile[[:space:]]*=).*|\1 \"$E2E_DIR/forcetls.pid\";|" \
+    "$SHIPPED" >"$CONF"
+E2E_MILTER_DEBUG=0 start_milter "$CONF"
 
 SENDER=alice@contoso.example
 RCPT=bob@example.org
@@ -64,7 +71,7 @@ result=0
 echo
 echo "Postfix $(postconf -c "$PF_DIR/conf" -h mail_version 2>/dev/null) on 127.0.0.1:$SMTP_PORT," \
     "forcetls-milter on inet:$MILTER_PORT@127.0.0.1"
-echo "Configuration: $SHIPPED"
+echo "Configuration: $SHIPPED (socket and pidfile redirected to the work directory)"
 
 echo
 echo "1) $SENDER -> $RCPT in plaintext"

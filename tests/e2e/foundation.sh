@@ -48,23 +48,25 @@ check_conf "-n accepts the minimal base configuration" "$BASE" 0
 
 # broken NAME LINE TEXT: a copy of the base with line LINE replaced by TEXT.
 broken() {
-    local f=$E2E_DIR/$1.conf
-    awk -v n="$2" -v t="$3" 'NR == n { print t; next } { print }' "$BASE" >"$f"
-    echo "$f"
+    local out=$E2E_DIR/$1.conf
+    awk -v n="$2" -v t="$3" 'NR == n { print t; next } { print }' "$BASE" >"$out"
+    echo "$out"
 }
 
+ALPHA='  { name = "alpha"; sender_domains = [ "alpha.example" ];'
+BETA='  { name = "beta"; sender_domains = [ "beta.example" ];'
 check_conf "-n rejects an unknown key with FILE:LINE:" \
     "$(broken unknown-key 3 'default_actoin = "reject";')" 1 3
 check_conf "-n rejects a bad CIDR with FILE:LINE:" \
-    "$(broken bad-cidr 6 '  { name = "alpha"; sender_domains = [ "alpha.example" ]; sender_ips = [ "192.0.2.0/33" ]; },')" 1 6
+    "$(broken bad-cidr 6 "$ALPHA"' sender_ips = [ "192.0.2.0/33" ]; },')" 1 6
 check_conf "-n rejects a duplicate connector name with FILE:LINE:" \
-    "$(broken dup-name 7 '  { name = "alpha"; sender_domains = [ "beta.example" ]; require_tls = true; }')" 1 7
+    "$(broken dup-name 7 "${BETA/beta\"/alpha\"}"' require_tls = true; }')" 1 7
 check_conf "-n rejects an unknown TLS version with FILE:LINE:" \
     "$(broken bad-tls 4 'min_tls_version = "TLSv1.4";')" 1 4
 check_conf "-n rejects a wrong type with FILE:LINE:" \
-    "$(broken bad-type 7 '  { name = "beta"; sender_domains = [ "beta.example" ]; require_tls = "yes"; }')" 1 7
+    "$(broken bad-type 7 "$BETA"' require_tls = "yes"; }')" 1 7
 check_conf "-n rejects the same domain in two connectors with FILE:LINE:" \
-    "$(broken dup-domain 7 '  { name = "beta"; sender_domains = [ "ALPHA.example." ]; require_tls = true; }')" 1 7
+    "$(broken dup-domain 7 "${BETA/beta.example/ALPHA.example.}"' require_tls = true; }')" 1 7
 check_conf "-n rejects a syntax error with FILE:LINE:" \
     "$(broken syntax 3 'default_action = = "reject";')" 1 3
 
@@ -234,6 +236,7 @@ SESSIONS=30
 WORKER_BEFORE=$(milter_children)
 FAILED_BEFORE=$(count 'reload failed')
 OK_BEFORE=$(count "$RELOAD_OK")
+storm_start=$EPOCHREALTIME
 (
     for ((i = 0; i < 200; i++)); do
         kill -HUP "$PARENT" 2>/dev/null || exit 1
@@ -257,7 +260,10 @@ for ((i = 1; i <= SESSIONS; i++)); do
 done
 wait "$STORM"
 is "$?" 0 "200 SIGHUPs delivered to the supervisor"
+storm_end=$EPOCHREALTIME
 for p in "${spids[@]}"; do wait "$p"; done
+diag "$(awk -v a="$storm_start" -v b="$storm_end" -v c="$EPOCHREALTIME" \
+    'BEGIN { printf "SIGHUPs sent in %.2f s; sessions done after %.2f s", b - a, c - a }')"
 
 answered=0 accepted=0 bad=()
 for ((i = 1; i <= SESSIONS; i++)); do
@@ -279,6 +285,16 @@ like "$WORKER_AFTER" '^[0-9]+$' "storm: one worker child is alive"
 diag "worker before the storm: $WORKER_BEFORE, after: $WORKER_AFTER" \
     "reload ok lines during the storm: $(( $(count "$RELOAD_OK") - OK_BEFORE ))"
 is "$(count 'reload failed')" "$FAILED_BEFORE" "storm: no failed reload"
+# The point of the storm: sessions decided between the first and the last
+# reload of the storm.
+lines=$(grep -nE -- "$RELOAD_OK" "$MILTER_LOG" | cut -d: -f1)
+first=$(sed -n "$((OK_BEFORE + 1))p" <<<"$lines")
+last=$(tail -n 1 <<<"$lines")
+inside=0
+[ -n "$first" ] && inside=$(sed -n "${first},${last}p" "$MILTER_LOG" |
+    grep -o 'rcpt=<s[0-9]*@' | sort -u | wc -l)
+diag "storm sessions decided while reloads were going on: $inside of $SESSIONS"
+like "$inside" '^[1-9]' "storm: sessions overlapped the reloads"
 unlike "$(grep -E 'ended unexpectedly|failed to start' "$MILTER_LOG" | tail -n 1)" . \
     "storm: the worker never died"
 
@@ -288,9 +304,18 @@ like "$(data_reply final)" '^250 2\.0\.0 Ok: queued as ' "after the storm: full 
 
 # --- SIGTERM ------------------------------------------------------------------------
 
+# A session in flight when SIGTERM arrives must still be served.
 WORKER=$(milter_children)
+smtp_open && smtp_cmd "EHLO slow.example" && smtp_cmd "MAIL FROM:<alice@unrelated.example>"
+like "$SMTP_LINE" '^250 ' "in-flight session: MAIL accepted before SIGTERM"
 start=$SECONDS
 kill -TERM "$PARENT"
+sleep 1
+smtp_cmd "RCPT TO:<f15@example.org>"
+is "$(awk '{ print $1, $2 }' <<<"$SMTP_LINE")" "250 2.1.5" \
+    "in-flight session: RCPT after SIGTERM is still answered 250"
+smtp_cmd QUIT
+smtp_close
 if wait_gone "$PARENT" 10; then
     wait "$PARENT"
     rc=$?

@@ -156,7 +156,7 @@ e2e_cleanup() {
     stop_milter
     stop_postfix
     for p in "${e2e_reserved_ports[@]}"; do
-        rm -rf "$E2E_PORT_LOCKS/$p"
+        rm -rf "${E2E_PORT_LOCKS:?}/$p"
     done
     if [ -n "$E2E_DIR" ] && [ -d "$E2E_DIR" ]; then
         if [ "${KEEP:-0}" = 1 ]; then
@@ -214,12 +214,12 @@ free_port() {
         if ! mkdir "$E2E_PORT_LOCKS/$p" 2>/dev/null; then
             owner=$(cat "$E2E_PORT_LOCKS/$p/pid" 2>/dev/null)
             [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
-            rm -rf "$E2E_PORT_LOCKS/$p"
+            rm -rf "${E2E_PORT_LOCKS:?}/$p"
             mkdir "$E2E_PORT_LOCKS/$p" 2>/dev/null || continue
         fi
         echo $$ >"$E2E_PORT_LOCKS/$p/pid"
         if port_open "$p"; then
-            rm -rf "$E2E_PORT_LOCKS/$p"
+            rm -rf "${E2E_PORT_LOCKS:?}/$p"
             continue
         fi
         echo "$p"
@@ -482,6 +482,27 @@ smtp() {
     return 0
 }
 
+# A hand-driven SMTP session on fd 7, for steps that must happen between
+# commands. SMTP_LINE holds the last reply line read.
+smtp_open() { exec 7<>"/dev/tcp/127.0.0.1/$SMTP_PORT" && smtp_read; }
+
+# Read one (possibly multi-line) reply into SMTP_LINE; false on timeout/EOF.
+smtp_read() {
+    local line
+    SMTP_LINE=
+    while IFS= read -r -t 30 line <&7; do
+        SMTP_LINE=${line%$'\r'}
+        [[ $SMTP_LINE =~ ^[0-9]{3}\  ]] && return 0
+    done
+    return 1
+}
+
+# Send one command and read its reply.
+smtp_cmd() { printf '%s\r\n' "$1" >&7 && smtp_read; }
+
+# Close the hand-driven session.
+smtp_close() { exec 7>&-; }
+
 # Print the final reply line of every RCPT TO in transcript NAME.
 rcpt_replies() {
     awk '
@@ -553,5 +574,5 @@ logfield() {
     printf '%s\n' "$v"
 }
 
-# Postfix's queue id for recipient $1 from the maillog, if any.
+# wait (default 5 s) for a line matching ERE $1 in the Postfix maillog.
 maillog_has() { wait_line "$MAILLOG" "$1" "${2:-5}"; }

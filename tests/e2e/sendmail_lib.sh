@@ -218,12 +218,40 @@ sendmail_start_syslog() {
             print $fh "$msg\n";
         }' "$sock" "$SM_DIR/syslog.log" >"$SM_DIR/syslog.ready" 2>>"$SM_DIR/syslog.err" &
     SM_LOG_PID=$!
+    echo "$SM_LOG_PID" >"$SM_DIR/syslog.pid"
     track_pid "$SM_LOG_PID"
     wait_line "$SM_DIR/syslog.ready" '^ready' 5 ||
         bail_out "syslog listener did not start: $(cat "$SM_DIR/syslog.err")"
 }
 
 # --- start and stop ----------------------------------------------------------------
+
+# Stop what a killed earlier run left behind: for every pid file of a
+# sendmail of ours ($TMPDIR/forcetls-e2e-*/sendmail-*/) whose test script
+# (the owner file) is gone, TERM the daemon if /proc/PID/exe is an unpacked
+# sendmail of a forcetls cache, and the syslog listener if its command line
+# names that directory's log.sock. Never by name.
+sendmail_reap_leftovers() {
+    local d owner p exe
+    for d in "${TMPDIR:-/tmp}"/forcetls-e2e-*/sendmail-*/; do
+        d=${d%/}
+        [ -f "$d/owner" ] || continue
+        owner=$(cat "$d/owner" 2>/dev/null)
+        [[ $owner =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null && continue
+        p=$(head -n 1 "$d/sendmail.pid" 2>/dev/null)
+        if [[ $p =~ ^[0-9]+$ ]]; then
+            exe=$(readlink "/proc/$p/exe" 2>/dev/null)
+            [[ $exe == */sendmail-cache/root/usr/libexec/sendmail/sendmail ]] &&
+                kill -TERM "$p" 2>/dev/null
+        fi
+        p=$(cat "$d/syslog.pid" 2>/dev/null)
+        if [[ $p =~ ^[0-9]+$ ]] &&
+           tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$d/log.sock"; then
+            kill -TERM "$p" 2>/dev/null
+        fi
+        rm -f "$d/owner"
+    done
+}
 
 # Write the script that runs inside the namespace and execs sendmail.
 sendmail_write_inner() {
@@ -256,9 +284,11 @@ start_sendmail() {
     local variant=$1 i pidf
     case $variant in stock | extended) ;; *) bail_out "start_sendmail: unknown variant $variant" ;; esac
     [ -n "$SM_BIN" ] || sendmail_fetch
+    sendmail_reap_leftovers
     SM_DIR=$E2E_DIR/sendmail-$variant
     rm -rf "$SM_DIR"
     mkdir -p "$SM_DIR/queue"
+    echo $$ >"$SM_DIR/owner"
     chmod 755 "$SM_DIR"
     chmod 700 "$SM_DIR/queue"
     SM_SYSLOG=$SM_DIR/syslog.log
@@ -323,6 +353,30 @@ stop_sendmail() {
         SM_LOG_PID=
     fi
     return 0
+}
+
+# Print the TCP listening sockets of our sendmail daemon, one ADDR:PORT a
+# line (IPv6 ones as [HEX]:PORT), from /proc: no ss/netstat needed.
+sendmail_listening() {
+    local f l inodes=" " line sl local rem st rest hex port
+    [ -n "$SM_PID" ] || return 1
+    for f in /proc/"$SM_PID"/fd/*; do
+        l=$(readlink "$f" 2>/dev/null) || continue
+        [[ $l =~ ^socket:\[([0-9]+)\]$ ]] && inodes+="${BASH_REMATCH[1]} "
+    done
+    for f in /proc/net/tcp /proc/net/tcp6; do
+        [ -r "$f" ] || continue
+        while read -r sl local rem st _ _ _ _ _ inode rest; do
+            [ "$st" = 0A ] && [[ $inodes == *" $inode "* ]] || continue
+            hex=${local%:*}
+            port=$((16#${local#*:}))
+            if [ ${#hex} -eq 8 ]; then
+                echo "$((16#${hex:6:2})).$((16#${hex:4:2})).$((16#${hex:2:2})).$((16#${hex:0:2})):$port"
+            else
+                echo "[$hex]:$port"
+            fi
+        done < <(tail -n +2 "$f")
+    done | sort -u
 }
 
 # Make the EXIT trap of lib.sh stop sendmail first (keeping the exit status).

@@ -1,7 +1,444 @@
+/*
+ * test_policymap.c - unit tests for policymap.c: socketmap answers for the
+ * tlspolicy and transport maps (every TLS setting, smart-host next hops in
+ * all four forms, case folding, ".parent" keys, most specific connector,
+ * address keys, unknown maps, malformed requests, no configuration) and
+ * the -P tables compared line by line with golden text.
+ *
+ * Configurations go through the real path: libconfig text written to a
+ * temporary file and loaded with config_load().
+ */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
-static void t_stub(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(t_stub) }; return cmocka_run_group_tests(t, NULL, NULL); }
+
+#include "config.h"
+#include "policymap.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char main_conf[] =
+    "min_tls_version = \"TLSv1.2\";\n"
+    "outbound = (\n"
+    "  { name = \"fabrikam\";\n"
+    "    recipient_domains = [ \"fabrikam.com\", \"*.fabrikam.com\" ];\n"
+    "    tls_settings = \"domain-validation\";\n"
+    "    tls_domain = \"mail.fabrikam.com\";\n"
+    "    smart_hosts = [ \"[smtp.fabrikam.com]:25\", \"[192.0.2.10]\",\n"
+    "                    \"relay.fabrikam.net:587\", \"relay2.fabrikam.net\" ]; },\n"
+    "  { name = \"contoso\"; recipient_domains = [ \"Contoso.COM.\" ];\n"
+    "    tls_settings = \"encryption-only\"; min_tls_version = \"TLSv1.3\"; },\n"
+    "  { name = \"eu\"; recipient_domains = [ \"eu.fabrikam.com\" ];\n"
+    "    tls_settings = \"certificate-validation\"; },\n"
+    "  { name = \"deep\"; recipient_domains = [ \"*.deep.example\", \"*.contoso.com\" ];\n"
+    "    tls_settings = \"certificate-validation\"; min_tls_version = \"TLSv1\"; },\n"
+    "  { name = \"v6\"; recipient_domains = [ \"v6.example\" ];\n"
+    "    tls_settings = \"encryption-only\";\n"
+    "    smart_hosts = [ \"[2001:DB8::1]:2525\", \"[2001:db8::1]:2525\" ]; },\n"
+    "  { name = \"relayco\"; recipient_domains = [ \"relay2.fabrikam.net\" ];\n"
+    "    tls_settings = \"encryption-only\"; min_tls_version = \"TLSv1.1\"; },\n"
+    "  { name = \"twin\"; recipient_domains = [ \"twin.example\" ];\n"
+    "    tls_settings = \"domain-validation\"; tls_domain = \"mail.fabrikam.com\";\n"
+    "    smart_hosts = [ \"[smtp.fabrikam.com]:25\", \"[smtp.fabrikam.com]:2525\" ]; }\n"
+    ");\n";
+
+static const char empty_conf[] = "min_tls_version = \"TLSv1.2\";\n";
+
+static char conf_path[64];
+
+/* Load configuration text through a temporary file and config_load(). */
+static struct config *load_text(const char *text)
+{
+    struct config_error err;
+    struct config *cfg;
+    FILE *f;
+    int fd;
+
+    snprintf(conf_path, sizeof conf_path, "/tmp/test_policymap.XXXXXX");
+    fd = mkstemp(conf_path);
+    if (fd < 0)
+        fail_msg("mkstemp failed");
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    cfg = config_load(conf_path, &err);
+    if (cfg == NULL)
+        fail_msg("config_load: got error \"%s\", want success", err.text);
+    return cfg;
+}
+
+static int setup_main(void **state)
+{
+    *state = load_text(main_conf);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    config_free(*state);
+    unlink(conf_path);
+    return 0;
+}
+
+struct answer_case {
+    const char *request;
+    enum policymap_result want_result;
+    const char *want_reply;
+};
+
+#define SECURE "OK secure match=mail.fabrikam.com protocols=>=TLSv1.2"
+#define FAB_HOPS "OK smtp:[smtp.fabrikam.com]:25, [192.0.2.10], " \
+                 "relay.fabrikam.net:587, relay2.fabrikam.net"
+#define NF "NOTFOUND "
+
+static const struct answer_case answer_cases[] = {
+    /* tlspolicy: recipient domains, each TLS setting */
+    { "tlspolicy fabrikam.com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy contoso.com", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.3" },
+    { "tlspolicy eu.fabrikam.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    { "tlspolicy a.deep.example", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    { "tlspolicy relay2.fabrikam.net", POLICYMAP_FOUND, SECURE },
+    /* case folding and a trailing dot */
+    { "tlspolicy FABRIKAM.Com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy fabrikam.com.", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy CONTOSO.com", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.3" },
+    /* wildcards: any depth, not the apex; exact beats wildcard */
+    { "tlspolicy mx.fabrikam.com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy a.b.c.fabrikam.com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy x.eu.fabrikam.com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy deep.example", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy sub.contoso.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    /* ".parent" keys: Postfix's parent-domain lookups */
+    { "tlspolicy .fabrikam.com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy .eu.fabrikam.com", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy .Deep.Example", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    { "tlspolicy .x.deep.example", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    { "tlspolicy .contoso.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    { "tlspolicy .v6.example", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy .com", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy .", POLICYMAP_NOTFOUND, NF },
+    /* smart-host next hops in all four forms */
+    { "tlspolicy [smtp.fabrikam.com]:25", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy [SMTP.Fabrikam.COM]:25", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy [192.0.2.10]", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy relay.fabrikam.net:587", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy RELAY2.fabrikam.net", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy [2001:db8::1]:2525", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.2" },
+    { "tlspolicy [2001:DB8:0:0::1]:2525", POLICYMAP_FOUND,
+      "OK encrypt protocols=>=TLSv1.2" },
+    { "tlspolicy [smtp.fabrikam.com]:2525", POLICYMAP_FOUND, SECURE },
+    /* a next hop only matches in the form configured */
+    { "tlspolicy [smtp.fabrikam.com]", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy smtp.fabrikam.com:25", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy [192.0.2.10]:25", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy relay.fabrikam.net", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy [relay2.fabrikam.net]", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy [smtp.fabrikam.com", POLICYMAP_NOTFOUND, NF },
+    /* not ours */
+    { "tlspolicy example.org", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy user@fabrikam.com", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy *", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy *.fabrikam.com", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy fab rikam.com", POLICYMAP_NOTFOUND, NF },
+    /* transport: addresses (what Postfix sends), domains, ".parent" */
+    { "transport user@fabrikam.com", POLICYMAP_FOUND, FAB_HOPS },
+    { "transport User+ext@A.Fabrikam.COM", POLICYMAP_FOUND, FAB_HOPS },
+    { "transport \"a b@c\"@fabrikam.com", POLICYMAP_FOUND, FAB_HOPS },
+    { "transport fabrikam.com", POLICYMAP_FOUND, FAB_HOPS },
+    { "transport .fabrikam.com", POLICYMAP_FOUND, FAB_HOPS },
+    { "transport user@v6.example", POLICYMAP_FOUND,
+      "OK smtp:[2001:db8::1]:2525, [2001:db8::1]:2525" },
+    { "transport user@twin.example", POLICYMAP_FOUND,
+      "OK smtp:[smtp.fabrikam.com]:25, [smtp.fabrikam.com]:2525" },
+    /* the most specific connector has no smart hosts: MX routing */
+    { "transport user@eu.fabrikam.com", POLICYMAP_NOTFOUND, NF },
+    { "transport user@contoso.com", POLICYMAP_NOTFOUND, NF },
+    { "transport user@example.org", POLICYMAP_NOTFOUND, NF },
+    { "transport *", POLICYMAP_NOTFOUND, NF },
+    { "transport user@", POLICYMAP_NOTFOUND, NF },
+    { "transport user@[192.0.2.10]", POLICYMAP_NOTFOUND, NF },
+    { "transport [smtp.fabrikam.com]:25", POLICYMAP_NOTFOUND, NF },
+    /* maps we do not serve, and malformed requests */
+    { "access tls_rcpt:user@fabrikam.com", POLICYMAP_PERM,
+      "PERM unknown map (served: tlspolicy, transport)" },
+    { "TLSPOLICY fabrikam.com", POLICYMAP_PERM,
+      "PERM unknown map (served: tlspolicy, transport)" },
+    { "tlspolicy", POLICYMAP_BAD_REQUEST, "PERM malformed request: want NAME KEY" },
+    { "tlspolicy ", POLICYMAP_BAD_REQUEST, "PERM malformed request: want NAME KEY" },
+    { " fabrikam.com", POLICYMAP_BAD_REQUEST, "PERM malformed request: want NAME KEY" },
+    { "", POLICYMAP_BAD_REQUEST, "PERM malformed request: want NAME KEY" },
+    { "tlspolicy fab\trikam.com", POLICYMAP_BAD_REQUEST,
+      "PERM control character in request" },
+    { "tlspolicy fabrikam.com\r", POLICYMAP_BAD_REQUEST,
+      "PERM control character in request" },
+};
+
+/* Check one answer. */
+static void check_answer(const struct config *cfg, const char *request,
+                         enum policymap_result want_result, const char *want,
+                         size_t replysz)
+{
+    char reply[POLICYMAP_REPLY_MAX];
+    enum policymap_result got;
+
+    memset(reply, '#', sizeof reply);
+    got = policymap_answer(cfg, request, reply, replysz);
+    if (got != want_result || strcmp(reply, want) != 0)
+        fail_msg("answer(\"%s\"): got %d \"%s\", want %d \"%s\"", request,
+                 (int)got, reply, (int)want_result, want);
+}
+
+/* Every request of the table. */
+static void test_answers(void **state)
+{
+    for (size_t i = 0; i < N(answer_cases); i++)
+        check_answer(*state, answer_cases[i].request, answer_cases[i].want_result,
+                     answer_cases[i].want_reply, POLICYMAP_REPLY_MAX);
+}
+
+/* Without a configuration: TEMP for our maps, PERM for others. */
+static void test_no_config(void **state)
+{
+    (void)state;
+    check_answer(NULL, "tlspolicy fabrikam.com", POLICYMAP_TEMP,
+                 "TEMP no configuration loaded", POLICYMAP_REPLY_MAX);
+    check_answer(NULL, "transport a@fabrikam.com", POLICYMAP_TEMP,
+                 "TEMP no configuration loaded", POLICYMAP_REPLY_MAX);
+    check_answer(NULL, "access x", POLICYMAP_PERM,
+                 "PERM unknown map (served: tlspolicy, transport)",
+                 POLICYMAP_REPLY_MAX);
+    check_answer(NULL, "tlspolicy", POLICYMAP_BAD_REQUEST,
+                 "PERM malformed request: want NAME KEY", POLICYMAP_REPLY_MAX);
+}
+
+/* A configuration without outbound connectors finds nothing. */
+static void test_empty_config(void **state)
+{
+    struct config *cfg = load_text(empty_conf);
+
+    (void)state;
+    check_answer(cfg, "tlspolicy fabrikam.com", POLICYMAP_NOTFOUND, NF,
+                 POLICYMAP_REPLY_MAX);
+    check_answer(cfg, "tlspolicy .fabrikam.com", POLICYMAP_NOTFOUND, NF,
+                 POLICYMAP_REPLY_MAX);
+    check_answer(cfg, "transport a@fabrikam.com", POLICYMAP_NOTFOUND, NF,
+                 POLICYMAP_REPLY_MAX);
+    config_free(cfg);
+    unlink(conf_path);
+}
+
+/* Overlong keys are not found; a reply that does not fit is TEMP. */
+static void test_limits(void **state)
+{
+    char request[POLICYMAP_KEY_MAX + 64];
+    size_t n = (size_t)snprintf(request, sizeof request, "tlspolicy ");
+
+    memset(request + n, 'a', POLICYMAP_KEY_MAX + 1);
+    request[n + POLICYMAP_KEY_MAX + 1] = '\0';
+    check_answer(*state, request, POLICYMAP_NOTFOUND, NF, POLICYMAP_REPLY_MAX);
+    memcpy(request, "transport ", 10);
+    check_answer(*state, request, POLICYMAP_NOTFOUND, NF, POLICYMAP_REPLY_MAX);
+    check_answer(*state, "transport a@fabrikam.com", POLICYMAP_TEMP,
+                 "TEMP reply too long", 64);
+    check_answer(*state, "tlspolicy fabrikam.com", POLICYMAP_FOUND, SECURE,
+                 strlen(SECURE) + 1);
+    check_answer(*state, "tlspolicy fabrikam.com", POLICYMAP_TEMP,
+                 "TEMP reply too long", strlen(SECURE));
+}
+
+/* Print a table into memory; false if the name is unknown. */
+static bool print_to_string(const struct config *cfg, const char *name,
+                            char *buf, size_t bufsz)
+{
+    FILE *f = fmemopen(buf, bufsz, "w");
+    bool ok;
+
+    assert_non_null(f);
+    ok = policymap_print_table(cfg, name, f);
+    assert_int_equal(fclose(f), 0);
+    return ok;
+}
+
+/* Compare printed text with golden lines ("@PATH@" is the config path). */
+static void check_golden(const char *table, const char *got,
+                         const char *const *want, size_t nwant)
+{
+    const char *line = got;
+
+    for (size_t i = 0; i < nwant; i++) {
+        char expect[512];
+        const char *at = strstr(want[i], "@PATH@");
+        const char *nl = strchr(line, '\n');
+        size_t len;
+
+        if (at != NULL)
+            snprintf(expect, sizeof expect, "%.*s%s%s", (int)(at - want[i]),
+                     want[i], conf_path, at + 6);
+        else
+            snprintf(expect, sizeof expect, "%s", want[i]);
+        if (nl == NULL)
+            fail_msg("%s line %zu: got end of output, want \"%s\"", table,
+                     i + 1, expect);
+        len = (size_t)(nl - line);
+        if (len != strlen(expect) || memcmp(line, expect, len) != 0)
+            fail_msg("%s line %zu: got \"%.*s\", want \"%s\"", table, i + 1,
+                     (int)len, line, expect);
+        line = nl + 1;
+    }
+    if (*line != '\0')
+        fail_msg("%s: got extra output \"%s\", want the end", table, line);
+}
+
+static const char *const golden_tls_policy[] = {
+    "# postfix-tls-policy generated by forcetls-milter from @PATH@; do not edit",
+    "# outbound connector fabrikam",
+    "fabrikam.com\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    ".fabrikam.com\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "[smtp.fabrikam.com]:25\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "[192.0.2.10]\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "relay.fabrikam.net:587\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "relay2.fabrikam.net\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "# outbound connector contoso",
+    "contoso.com\t" "encrypt protocols=>=TLSv1.3",
+    "# outbound connector eu",
+    "eu.fabrikam.com\t" "verify protocols=>=TLSv1.2",
+    "# outbound connector deep",
+    ".deep.example\t" "verify protocols=>=TLSv1",
+    ".contoso.com\t" "verify protocols=>=TLSv1",
+    "# outbound connector v6",
+    "v6.example\t" "encrypt protocols=>=TLSv1.2",
+    "[2001:db8::1]:2525\t" "encrypt protocols=>=TLSv1.2",
+    "# outbound connector relayco",
+    "# relay2.fabrikam.net: also a smart host; its next-hop entry applies",
+    "# outbound connector twin",
+    "twin.example\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "[smtp.fabrikam.com]:2525\t" "secure match=mail.fabrikam.com protocols=>=TLSv1.2",
+};
+
+static const char *const golden_transport[] = {
+    "# postfix-transport generated by forcetls-milter from @PATH@; do not edit",
+    "# outbound connector fabrikam",
+    "fabrikam.com\tsmtp:[smtp.fabrikam.com]:25, [192.0.2.10], "
+    "relay.fabrikam.net:587, relay2.fabrikam.net",
+    ".fabrikam.com\tsmtp:[smtp.fabrikam.com]:25, [192.0.2.10], "
+    "relay.fabrikam.net:587, relay2.fabrikam.net",
+    "# outbound connector v6",
+    "v6.example\tsmtp:[2001:db8::1]:2525, [2001:db8::1]:2525",
+    "# outbound connector twin",
+    "twin.example\tsmtp:[smtp.fabrikam.com]:25, [smtp.fabrikam.com]:2525",
+};
+
+static const char *const golden_sendmail[] = {
+    "# sendmail-access generated by forcetls-milter from @PATH@; do not edit",
+    "# Needs FEATURE(`access_db'). Sendmail cannot require a minimum TLS version here,",
+    "# and a domain entry also covers the names below it. Smart hosts need mailertable entries.",
+    "# outbound connector fabrikam",
+    "TLS_Rcpt:fabrikam.com\tVERIFY+CN:mail.fabrikam.com",
+    "TLS_Srv:smtp.fabrikam.com\tVERIFY+CN:mail.fabrikam.com",
+    "TLS_Srv:192.0.2.10\tVERIFY+CN:mail.fabrikam.com",
+    "TLS_Srv:relay.fabrikam.net\tVERIFY+CN:mail.fabrikam.com",
+    "TLS_Srv:relay2.fabrikam.net\tVERIFY+CN:mail.fabrikam.com",
+    "# outbound connector contoso",
+    "TLS_Rcpt:contoso.com\tENCR:128",
+    "# outbound connector eu",
+    "TLS_Rcpt:eu.fabrikam.com\tVERIFY",
+    "# outbound connector deep",
+    "# *.deep.example: Sendmail also applies this to deep.example itself",
+    "TLS_Rcpt:deep.example\tVERIFY",
+    "# *.contoso.com: not expressible: contoso.com has its own entry, which"
+    " Sendmail applies below it too",
+    "# outbound connector v6",
+    "TLS_Rcpt:v6.example\tENCR:128",
+    "TLS_Srv:IPv6:2001:db8::1\tENCR:128",
+    "# outbound connector relayco",
+    "TLS_Rcpt:relay2.fabrikam.net\tENCR:128",
+    "# outbound connector twin",
+    "TLS_Rcpt:twin.example\tVERIFY+CN:mail.fabrikam.com",
+};
+
+/* -P postfix-tls-policy, line by line. */
+static void test_print_tls_policy(void **state)
+{
+    static char buf[16384];
+
+    assert_true(print_to_string(*state, "postfix-tls-policy", buf, sizeof buf));
+    check_golden("postfix-tls-policy", buf, golden_tls_policy, N(golden_tls_policy));
+}
+
+/* -P postfix-transport, line by line. */
+static void test_print_transport(void **state)
+{
+    static char buf[16384];
+
+    assert_true(print_to_string(*state, "postfix-transport", buf, sizeof buf));
+    check_golden("postfix-transport", buf, golden_transport, N(golden_transport));
+}
+
+/* -P sendmail-access, line by line. */
+static void test_print_sendmail(void **state)
+{
+    static char buf[16384];
+
+    assert_true(print_to_string(*state, "sendmail-access", buf, sizeof buf));
+    check_golden("sendmail-access", buf, golden_sendmail, N(golden_sendmail));
+}
+
+/* Unknown table names print nothing and return false. */
+static void test_print_unknown(void **state)
+{
+    static char buf[256];
+
+    buf[0] = '\0';
+    assert_false(print_to_string(*state, "postfix-tls", buf, sizeof buf));
+    if (buf[0] != '\0')
+        fail_msg("unknown table: got output \"%s\", want none", buf);
+}
+
+/* Every answer of the tlspolicy map agrees with the printed table. */
+static void test_table_agrees_with_map(void **state)
+{
+    static char buf[16384];
+    char *save = NULL, *line;
+    size_t checked = 0;
+
+    assert_true(print_to_string(*state, "postfix-tls-policy", buf, sizeof buf));
+    for (line = strtok_r(buf, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char request[512], want[512], *tab = strchr(line, '\t');
+        if (line[0] == '#' || tab == NULL)
+            continue;
+        *tab = '\0';
+        snprintf(request, sizeof request, "tlspolicy %s", line);
+        snprintf(want, sizeof want, "OK %s", tab + 1);
+        check_answer(*state, request, POLICYMAP_FOUND, want, POLICYMAP_REPLY_MAX);
+        checked++;
+    }
+    assert_int_equal(checked, 14);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_answers, setup_main, teardown),
+        cmocka_unit_test(test_no_config),
+        cmocka_unit_test(test_empty_config),
+        cmocka_unit_test_setup_teardown(test_limits, setup_main, teardown),
+        cmocka_unit_test_setup_teardown(test_print_tls_policy, setup_main, teardown),
+        cmocka_unit_test_setup_teardown(test_print_transport, setup_main, teardown),
+        cmocka_unit_test_setup_teardown(test_print_sendmail, setup_main, teardown),
+        cmocka_unit_test_setup_teardown(test_print_unknown, setup_main, teardown),
+        cmocka_unit_test_setup_teardown(test_table_agrees_with_map, setup_main,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

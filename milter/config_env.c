@@ -1,0 +1,109 @@
+/*
+ * config_env.c - environment checks of a loaded configuration.
+ *
+ * Owns config_check_environment: the problems of the system rather than of
+ * the file (unknown user or group, missing directory of a unix socket or of
+ * the pidfile), reported as warnings through the caller's function.
+ *
+ * Must not: change the snapshot or the system (no mkdir, no chown), fail a
+ * load (a directory may appear before the daemon binds), log or exit.
+ *
+ * Thread safety: reads the snapshot, which is read-only after loading, and
+ * uses only reentrant look-ups (getpwnam_r, getgrnam_r, stat), so it may
+ * run in any thread; warn is called in the caller's thread.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "config_syntax.h"
+
+/* What every warning needs. */
+struct env {
+    const struct config *config;
+    void (*warn)(const char *text, void *arg);
+    void *arg;
+};
+
+/* Pass "FILE:LINE: message" (or "FILE: message" for a default) to warn. */
+static void env_warn(const struct env *env, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void env_warn(const struct env *env, int line, const char *fmt, ...)
+{
+    char msg[768], text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(text, sizeof text, "%s:%d: %s", env->config->path, line, msg);
+    else
+        snprintf(text, sizeof text, "%s: %s", env->config->path, msg);
+    env->warn(text, env->arg);
+}
+
+/* Warn when the directory that will hold file does not exist. */
+static void check_dir(const struct env *env, int line, const char *what,
+                      const char *file)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    struct stat st;
+
+    snprintf(dir, sizeof dir, "%s", file);
+    if ((slash = strrchr(dir, '/')) == NULL)
+        return;
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &st) != 0)
+        env_warn(env, line, "directory %s of the %s does not exist: %s", dir,
+                 what, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        env_warn(env, line, "%s of the %s is not a directory", dir, what);
+}
+
+/* Warn about a unix socket whose directory is missing. */
+static void check_socket(const struct env *env, int line, const char *what,
+                         const char *spec)
+{
+    if (spec != NULL && syntax_has_prefix(spec, "unix:"))
+        check_dir(env, line, what, spec + strlen("unix:"));
+}
+
+/* Unknown user or group, missing directories (see config.h). */
+void config_check_environment(const struct config *config,
+                              void (*warn)(const char *text, void *arg),
+                              void *arg)
+{
+    const struct env env = { config, warn, arg };
+    char buf[16384];
+
+    if (config->user != NULL) {
+        struct passwd pw, *res = NULL;
+        int rc = getpwnam_r(config->user, &pw, buf, sizeof buf, &res);
+        if (rc != 0 || res == NULL)
+            env_warn(&env, config->lines.user, "user \"%s\" does not exist",
+                     config->user);
+    }
+    if (config->socket_group != NULL) {
+        struct group gr, *res = NULL;
+        int rc = getgrnam_r(config->socket_group, &gr, buf, sizeof buf, &res);
+        if (rc != 0 || res == NULL)
+            env_warn(&env, config->lines.socket_group,
+                     "group \"%s\" does not exist", config->socket_group);
+    }
+    check_socket(&env, config->lines.socket, "socket", config->socket);
+    check_socket(&env, config->lines.policy_socket, "policy_socket",
+                 config->policy_socket);
+    if (config->pidfile != NULL)
+        check_dir(&env, config->lines.pidfile, "pidfile", config->pidfile);
+}

@@ -1,0 +1,387 @@
+/*
+ * config_syntax.c - the syntax of single forcetls.conf values.
+ *
+ * Owns what one value may look like: socket specifications, smart hosts
+ * and their next-hop text, octal modes, keywords (actions, TLS versions,
+ * tls_settings), user, group and connector names, file names, syslog
+ * facilities, issuer and reject texts; and the ASCII helpers the loader
+ * shares. config.c decides where a value goes and which rules span keys.
+ *
+ * Must not: know libconfig, the snapshot being built or any other key;
+ * allocate, log or exit (a bad value is a false return with a reason);
+ * depend on the locale (ASCII helpers below, no <ctype.h>, no strtol).
+ *
+ * Thread safety: pure functions of their arguments over read-only tables,
+ * so they may run in any thread, as config_load and -p checks do.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "config_syntax.h"
+#include "log.h"
+
+#define NAME_MAX_LEN 64          /* connector names */
+#define ACCOUNT_MAX_LEN 32       /* user and group names */
+#define REJECT_TEXT_MAX 200
+#define STRINGIFY(x) #x
+#define NUMBER_TEXT(x) STRINGIFY(x)
+
+struct keyword {
+    const char *name;
+    int value;
+};
+
+static const struct keyword actions[] = {
+    { "reject", ACTION_REJECT }, { "tempfail", ACTION_TEMPFAIL },
+    { "monitor", ACTION_MONITOR }, { NULL, 0 },
+};
+static const struct keyword settings_words[] = {
+    { "encryption-only", TLS_SETTINGS_ENCRYPTION_ONLY },
+    { "certificate-validation", TLS_SETTINGS_CERTIFICATE_VALIDATION },
+    { "domain-validation", TLS_SETTINGS_DOMAIN_VALIDATION }, { NULL, 0 },
+};
+static const struct keyword versions[] = {
+    { "TLSv1", TLS_VERSION_1_0 }, { "TLSv1.1", TLS_VERSION_1_1 },
+    { "TLSv1.2", TLS_VERSION_1_2 }, { "TLSv1.3", TLS_VERSION_1_3 },
+    { NULL, 0 },
+};
+static const struct keyword *const word_sets[] = {
+    [SYNTAX_ACTIONS] = actions,
+    [SYNTAX_TLS_SETTINGS] = settings_words,
+    [SYNTAX_TLS_VERSIONS] = versions,
+};
+
+/* ---- ASCII helpers (the locale must not change what a file means) ---- */
+
+/* Lower-case one ASCII letter. */
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* strcmp ignoring ASCII case. */
+int syntax_casecmp(const char *a, const char *b)
+{
+    for (; *a != '\0' && ascii_lower(*a) == ascii_lower(*b); a++, b++)
+        continue;
+    return (unsigned char)ascii_lower(*a) - (unsigned char)ascii_lower(*b);
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static bool is_alnum(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Letters, digits, '.', '_' and '-', starting with a letter or digit. */
+static bool is_simple_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > max || !is_alnum(s[0]))
+        return false;
+    for (; *s != '\0'; s++)
+        if (!is_alnum(*s) && *s != '.' && *s != '_' && *s != '-')
+            return false;
+    return true;
+}
+
+/* Any C0 control byte or DEL (line breaks would forge log lines, replies). */
+bool syntax_has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* len decimal digits (1..9) with value <= max. */
+bool syntax_decimal(const char *s, size_t len, unsigned long max,
+                    unsigned long *out)
+{
+    unsigned long v = 0;
+
+    if (len == 0 || len > 9)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(s[i]))
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    *out = v;
+    return v <= max;
+}
+
+/* s starts with prefix. */
+bool syntax_has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Set *why and fail. */
+static bool why_fail(const char **why, const char *text)
+{
+    *why = text;
+    return false;
+}
+
+/* ---- Keywords ---- */
+
+/* Keyword -> value, ASCII case-insensitively. */
+static bool keyword_find(const struct keyword *kw, const char *text, int *value)
+{
+    for (; kw->name != NULL; kw++)
+        if (syntax_casecmp(kw->name, text) == 0) {
+            *value = kw->value;
+            return true;
+        }
+    return false;
+}
+
+/* Value -> keyword, "unknown" when out of range. */
+static const char *keyword_name(const struct keyword *kw, int value)
+{
+    for (; kw->name != NULL; kw++)
+        if (kw->value == value)
+            return kw->name;
+    return "unknown";
+}
+
+/* "a, b or c" for messages. */
+static void keyword_list(const struct keyword *kw, char *out, size_t outsz)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; kw[i].name != NULL && used < outsz; i++) {
+        const char *sep = i == 0 ? "" : kw[i + 1].name == NULL ? " or " : ", ";
+        int n = snprintf(out + used, outsz - used, "%s%s", sep, kw[i].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* One of the keywords of a set (see config_syntax.h). */
+bool syntax_keyword(enum syntax_words words, const char *text, int *value,
+                    char *why, size_t whysz)
+{
+    char list[160];
+
+    if (!keyword_find(word_sets[words], text, value)) {
+        keyword_list(word_sets[words], list, sizeof list);
+        snprintf(why, whysz, "must be %s", list);
+        return false;
+    }
+    return true;
+}
+
+/* Keyword of an action (see config.h). */
+const char *config_action_name(enum action action)
+{
+    return keyword_name(actions, (int)action);
+}
+
+/* Keyword of a tls_settings value (see config.h). */
+const char *config_tls_settings_name(enum tls_settings settings)
+{
+    return keyword_name(settings_words, (int)settings);
+}
+
+/* ---- Single values ---- */
+
+/* Check a milter or policy socket specification (see config.h). */
+bool config_socket_valid(const char *spec, const char **err)
+{
+    const char *why = NULL;
+
+    if (spec == NULL || spec[0] == '\0' || syntax_has_control(spec)) {
+        why = "empty, or contains a control character";
+    } else if (syntax_has_prefix(spec, "unix:") ||
+               syntax_has_prefix(spec, "local:")) {
+        const char *path = strchr(spec, ':') + 1;
+        size_t len = strlen(path);
+        if (path[0] != '/')
+            why = "the socket path must be absolute";
+        else if (len >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+            why = "the socket path is too long for a unix socket";
+        else if (path[len - 1] == '/')
+            why = "the socket path names a directory";
+    } else if (syntax_has_prefix(spec, "inet:") ||
+               syntax_has_prefix(spec, "inet6:")) {
+        bool v6 = syntax_has_prefix(spec, "inet6:");
+        const char *port = strchr(spec, ':') + 1;
+        const char *at = strchr(port, '@');
+        unsigned long num;
+        unsigned char addr[16];
+        char host[ADDR_DOMAIN_MAX];
+        struct ip_addr ip;
+        if (at == NULL)
+            why = "write the address to listen on, e.g. inet:8891@127.0.0.1"
+                  " (without @HOST libmilter listens on all interfaces)";
+        else if (!syntax_decimal(port, (size_t)(at - port), 65535, &num) ||
+                 num == 0)
+            why = "the port must be a number from 1 to 65535";
+        else if (inet_pton(v6 ? AF_INET6 : AF_INET, at + 1, addr) == 1)
+            why = NULL;
+        else if (ip_parse(at + 1, &ip) ||
+                 !addr_normalize_domain(at + 1, strlen(at + 1), host,
+                                        sizeof host, NULL))
+            why = v6 ? "the host must be an IPv6 address or a host name"
+                     : "the host must be an IPv4 address or a host name";
+    } else {
+        why = "must be unix:/PATH, local:/PATH, inet:PORT@HOST or"
+              " inet6:PORT@HOST";
+    }
+    if (why != NULL && err != NULL)
+        *err = why;
+    return why == NULL;
+}
+
+/* An octal permission string (see config_syntax.h). */
+bool syntax_mode(const char *text, mode_t *mode, const char **why)
+{
+    size_t len = strlen(text);
+    unsigned v = 0;
+
+    if (len < 3 || len > 4 || (len == 4 && text[0] != '0'))
+        return why_fail(why, "not an octal mode such as \"0660\"");
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '7')
+            return why_fail(why, "not an octal mode such as \"0660\"");
+        v = v * 8 + (unsigned)(text[i] - '0');
+    }
+    *mode = (mode_t)v;
+    return true;
+}
+
+/* A user or group name. */
+bool syntax_account(const char *text, const char **why)
+{
+    return is_simple_name(text, ACCOUNT_MAX_LEN) ||
+           why_fail(why, "not a valid user or group name");
+}
+
+/* An absolute file name. */
+bool syntax_abspath(const char *text, const char **why)
+{
+    size_t len = strlen(text);
+
+    return (text[0] == '/' && text[len - 1] != '/' && len < PATH_MAX) ||
+           why_fail(why, "must be an absolute file name");
+}
+
+/* A syslog facility name, as log.h knows them. */
+bool syntax_facility(const char *text, int *facility, const char **why)
+{
+    char lower[32];
+    size_t i;
+    int value;
+
+    for (i = 0; text[i] != '\0' && i + 1 < sizeof lower; i++)
+        lower[i] = ascii_lower(text[i]);
+    lower[i] = '\0';
+    value = text[i] == '\0' ? log_facility_from_name(lower) : -1;
+    if (value < 0)
+        return why_fail(why, "unknown syslog facility"
+                        " (mail, daemon, user, local0 ... local7)");
+    *facility = value;
+    return true;
+}
+
+/* A connector name (see config_syntax.h). */
+bool syntax_connector_name(const char *text, const char **why)
+{
+    return is_simple_name(text, NAME_MAX_LEN) ||
+           why_fail(why, "a connector name is 1 to " NUMBER_TEXT(NAME_MAX_LEN)
+                    " letters, digits, '.', '_' or '-', starting with a"
+                    " letter or digit");
+}
+
+/* An issuer CN: it must fit where certificate names are kept. */
+bool syntax_issuer(const char *text, const char **why)
+{
+    return strlen(text) < TLSFACTS_NAME_MAX ||
+           why_fail(why, "longer than a certificate name can be");
+}
+
+/* Reply text (see config_syntax.h). */
+bool syntax_reject_text(const char *text, const char **why)
+{
+    if (strlen(text) > REJECT_TEXT_MAX)
+        return why_fail(why, "longer than " NUMBER_TEXT(REJECT_TEXT_MAX)
+                        " characters");
+    for (const unsigned char *p = (const unsigned char *)text; *p != 0; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return why_fail(why, "only printable ASCII may be used");
+    return true;
+}
+
+/* ---- Smart hosts ---- */
+
+/* Split "[host]:port", "[host]", "host:port", "host" into out. */
+bool syntax_smart_host(const char *text, struct smart_host *out, char *host,
+                       size_t hostsz, const char **why)
+{
+    const char *start = text, *end, *port = NULL;
+    char raw[ADDR_DOMAIN_MAX];
+    struct ip_addr ip;
+    unsigned long num = 0;
+
+    out->bracketed = text[0] == '[';
+    if (out->bracketed) {
+        start = text + 1;
+        if ((end = strchr(start, ']')) == NULL)
+            return why_fail(why, "missing ']'");
+        if (end[1] == ':')
+            port = end + 2;
+        else if (end[1] != '\0')
+            return why_fail(why, "unexpected text after ']'");
+    } else {
+        end = strchr(text, ':');
+        if (end != NULL && strchr(end + 1, ':') != NULL)
+            return why_fail(why, "an IPv6 address must be in brackets");
+        if (end != NULL)
+            port = end + 1;
+        else
+            end = text + strlen(text);
+    }
+    if (end == start || (size_t)(end - start) >= sizeof raw)
+        return why_fail(why, "empty or overlong host");
+    memcpy(raw, start, (size_t)(end - start));
+    raw[end - start] = '\0';
+    if (port != NULL &&
+        (!syntax_decimal(port, strlen(port), 65535, &num) || num == 0))
+        return why_fail(why, "the port must be a number from 1 to 65535");
+    out->port = (unsigned)num;
+    if (ip_parse(raw, &ip)) {
+        if (!out->bracketed)
+            return why_fail(why, "an IP address must be in brackets: [address]");
+        ip_format(&ip, host, hostsz);
+        return true;
+    }
+    return addr_normalize_domain(raw, strlen(raw), host, hostsz, why);
+}
+
+/* The next-hop text Postfix would use for host (see config.h). */
+size_t config_smart_host_text(const struct smart_host *host, char *out,
+                              size_t outsz)
+{
+    int n;
+
+    if (host->bracketed && host->port != 0)
+        n = snprintf(out, outsz, "[%s]:%u", host->host, host->port);
+    else if (host->bracketed)
+        n = snprintf(out, outsz, "[%s]", host->host);
+    else if (host->port != 0)
+        n = snprintf(out, outsz, "%s:%u", host->host, host->port);
+    else
+        n = snprintf(out, outsz, "%s", host->host);
+    return n < 0 ? 0 : (size_t)n;
+}

@@ -1,0 +1,78 @@
+/*
+ * config_syntax.h - what one configuration value may look like.
+ *
+ * Internal to the configuration loader (config.c, config_env.c); other
+ * modules use config.h. Each check takes the text of one value and either
+ * returns true (and the parsed value, where there is one) or false with a
+ * reason for the loader's "key: "value": reason" message. The checks know
+ * nothing of libconfig, of the snapshot or of other keys.
+ */
+#ifndef FORCETLS_CONFIG_SYNTAX_H
+#define FORCETLS_CONFIG_SYNTAX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* The keyword sets of the file. */
+enum syntax_words {
+    SYNTAX_ACTIONS,          /* reject | tempfail | monitor */
+    SYNTAX_TLS_SETTINGS,     /* encryption-only | ... | domain-validation */
+    SYNTAX_TLS_VERSIONS,     /* TLSv1 ... TLSv1.3 */
+};
+
+/* ASCII helpers: the locale must not change what a file means. */
+
+/* strcmp ignoring ASCII case. */
+int syntax_casecmp(const char *a, const char *b);
+
+/* Any C0 control byte or DEL (line breaks would forge log lines, replies). */
+bool syntax_has_control(const char *s);
+
+/* s starts with prefix. */
+bool syntax_has_prefix(const char *s, const char *prefix);
+
+/* len decimal digits (1..9) with value <= max, into *out. */
+bool syntax_decimal(const char *s, size_t len, unsigned long max,
+                    unsigned long *out);
+
+/*
+ * Value checks. On failure *why (or why[], for keywords) says what is
+ * wrong; it is a static string unless written into the caller's buffer.
+ */
+
+/* A keyword of the set, ASCII case-insensitively; why: "must be a, b or c". */
+bool syntax_keyword(enum syntax_words words, const char *text, int *value,
+                    char *why, size_t whysz);
+
+/* An octal permission string: "660" or "0660", at most 0777. */
+bool syntax_mode(const char *text, mode_t *mode, const char **why);
+
+/* A user or group name. */
+bool syntax_account(const char *text, const char **why);
+
+/* An absolute file name. */
+bool syntax_abspath(const char *text, const char **why);
+
+/* A syslog facility name, as log.h knows them, into a LOG_* value. */
+bool syntax_facility(const char *text, int *facility, const char **why);
+
+/* A connector name: it appears in logs as connector=NAME, connectors=A,B. */
+bool syntax_connector_name(const char *text, const char **why);
+
+/* A certificate issuer CN (only its length is limited). */
+bool syntax_issuer(const char *text, const char **why);
+
+/* Reply text: it goes into an SMTP reply line, so printable ASCII only. */
+bool syntax_reject_text(const char *text, const char **why);
+
+/*
+ * Split "[host]:port", "[host]", "host:port" or "host" into out; the
+ * normalised host goes to host (out->host is left alone).
+ */
+bool syntax_smart_host(const char *text, struct smart_host *out, char *host,
+                       size_t hostsz, const char **why);
+
+#endif
