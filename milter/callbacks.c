@@ -41,6 +41,7 @@ struct session {
     bool sender_bad;              /* MAIL FROM seen but unparsable */
     struct addr_path sender;
     char sender_text[SESSION_PATH_MAX];
+    bool refused;                 /* started while stopping: tempfail all */
 };
 
 /* Protocol steps we never need, and steps that never refuse (no reply). */
@@ -127,17 +128,21 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     struct session *s = calloc(1, sizeof(*s));
 
     (void)hostname;
-    atomic_fetch_add(&callbacks_sessions, 1);
     if (s == NULL) {
         log_msg(LOG_ERR, "out of memory at connect; recipients will be tempfailed");
         return SMFIS_NOREPLY;
     }
+    /* Counted only with a session: libmilter calls close without connect too. */
+    atomic_fetch_add(&callbacks_sessions, 1);
+    s->refused = atomic_load(&callbacks_draining);
     s->config = confref_acquire();
     snprintf(s->id, sizeof(s->id), "%lx",
              (unsigned long)atomic_fetch_add(&callbacks_next_id, 1) + 0x10000);
     s->dialect = tlsfacts_dialect(macro(ctx, "v"));
     session_read_client(s, ctx, hostaddr);
     smfi_setpriv(ctx, s);
+    log_msg(LOG_DEBUG, "s=%s debug=connect active=%lu", s->id,
+            callbacks_active_sessions());
     return SMFIS_NOREPLY;
 }
 
@@ -312,7 +317,7 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
         return tempfail_internal(ctx, "no session state (out of memory at connect)");
     if (s->config == NULL)
         return tempfail_internal(ctx, "no configuration loaded");
-    if (atomic_load(&callbacks_draining))
+    if (s->refused)
         return tempfail_internal(ctx, "shutting down");
     if (s->sender_bad || !s->have_sender)
         return tempfail_internal(ctx, "unparsable or missing sender address");
@@ -350,11 +355,12 @@ static sfsistat mlfi_close(SMFICTX *ctx)
     struct session *s = session_of(ctx);
 
     if (s != NULL) {
+        log_msg(LOG_DEBUG, "s=%s debug=close", s->id);
         confref_release(s->config);
         free(s);
         smfi_setpriv(ctx, NULL);
+        atomic_fetch_sub(&callbacks_sessions, 1);
     }
-    atomic_fetch_sub(&callbacks_sessions, 1);
     return SMFIS_CONTINUE;
 }
 
@@ -376,7 +382,7 @@ bool callbacks_register(void)
     return smfi_register(callbacks_desc) == MI_SUCCESS;
 }
 
-/* Refuse new recipients from now on. */
+/* Tempfail sessions that start from now on (graceful stop). */
 void callbacks_start_draining(void)
 {
     atomic_store(&callbacks_draining, true);

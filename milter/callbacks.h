@@ -9,7 +9,7 @@
 /* Register the filter with libmilter (smfi_register). */
 bool callbacks_register(void);
 
-/* From now on, refuse new work with a tempfail (graceful stop). */
+/* Sessions that start from now on are tempfailed; those in flight go on. */
 void callbacks_start_draining(void);
 
 /* Number of MTA sessions in progress. */

@@ -177,6 +177,8 @@ static void worker_drain_and_stop(void)
     time_t deadline = time(NULL) + WORKER_DRAIN_SECONDS;
 
     callbacks_start_draining();
+    log_msg(LOG_INFO, "stopping: waiting up to %d s for %lu sessions in flight",
+            WORKER_DRAIN_SECONDS, callbacks_active_sessions());
     while (callbacks_active_sessions() > 0 && time(NULL) < deadline)
         nanosleep(&step, NULL);
     if (callbacks_active_sessions() > 0)

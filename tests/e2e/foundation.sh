@@ -304,13 +304,19 @@ like "$(data_reply final)" '^250 2\.0\.0 Ok: queued as ' "after the storm: full 
 
 # --- SIGTERM ------------------------------------------------------------------------
 
-# A session in flight when SIGTERM arrives must still be served.
+# A session in flight when SIGTERM arrives must still be served. Postfix
+# opens its milter connection lazily (at the first RCPT here, since the
+# milter asks for no reply at CONNECT and MAIL), so the session is "in
+# flight" for the milter once one recipient has been decided.
 WORKER=$(milter_children)
 smtp_open && smtp_cmd "EHLO slow.example" && smtp_cmd "MAIL FROM:<alice@unrelated.example>"
 like "$SMTP_LINE" '^250 ' "in-flight session: MAIL accepted before SIGTERM"
+smtp_cmd "RCPT TO:<f14@example.org>"
+is "$(awk '{ print $1, $2 }' <<<"$SMTP_LINE")" "250 2.1.5" \
+    "in-flight session: first RCPT (milter connected) before SIGTERM"
 start=$SECONDS
 kill -TERM "$PARENT"
-sleep 1
+wait_milter_log 'stopping: waiting up to' 5 >/dev/null
 smtp_cmd "RCPT TO:<f15@example.org>"
 is "$(awk '{ print $1, $2 }' <<<"$SMTP_LINE")" "250 2.1.5" \
     "in-flight session: RCPT after SIGTERM is still answered 250"

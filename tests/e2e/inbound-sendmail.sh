@@ -5,13 +5,17 @@
 # {verify}, {cn_subject}, ... itself with smfi_setsymlist) and with the
 # lists extended in the .mc (confMILTER_MACROS_ENVFROM/ENVRCPT). Same
 # connectors and cases as inbound.sh, so results compare one to one; the
-# differences are sendmail's: its reject replies carry the address
-# ("550 5.7.1 <rcpt>... text"), its syslog says "Milter: to=<rcpt>, reject=",
-# and its queue id exists from MAIL on. Plus the Sendmail-only cases: trust
-# comes from {verify} (a certificate from an untrusted CA whose DN names the
-# partner is no certificate), names arrive xtext-encoded ("Contoso+20Demo+20
-# Root+20CA") and must be decoded, mta=sendmail in the debug lines, and F=T
-# fails closed when the milter is down. TAP output.
+# differences are sendmail's: its 550 replies carry the address ("550 5.7.1
+# <rcpt>... text"; its 451 replies do not), its syslog says "Milter:
+# to=<rcpt>, reject=" where Postfix says milter-reject, and its queue id
+# exists from MAIL on, so s= is the queue id at the first RCPT already.
+# Plus the Sendmail-only cases: trust comes from {verify} (a certificate
+# from an untrusted CA whose DN names the partner is no certificate), names
+# arrive xtext-encoded ("Contoso+20Demo+20Root+20CA") and must be decoded,
+# the debug lines say mta=sendmail, a client that skips the EHLO after
+# STARTTLS is still judged on the certificate, sendmail listens on loopback
+# only, and F=T fails closed when the milter is down. TAP output.
+# shellcheck disable=SC2046  # $(ccert NAME) expands to four swaks words
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -421,8 +425,13 @@ for V in stock extended; do
     fi
     diag "[$V] matrix done $((SECONDS - t1)) s after the start of sendmail"
     [ "$V" = extended ] && break    # keep the last one up for the fail-closed check
+    old=$SM_PID
     stop_sendmail
-    ok "[$V] sendmail stopped by PID" eval '! port_open "$SMTP_PORT"'
+    if pid_alive "$old" || port_open "$SMTP_PORT"; then
+        fail "[$V] sendmail stopped by PID" "PID $old or port $SMTP_PORT is still there"
+    else
+        pass "[$V] sendmail stopped by PID (daemon and port gone)"
+    fi
 done
 
 # --- F=T: sendmail fails closed without the milter ---------------------------------------

@@ -1,12 +1,16 @@
 # sendmail_lib.sh - a real sendmail 8.17 as a throwaway test MTA (bash).
 #
 # Sourced after lib.sh (it uses $E2E_DIR, $PKI, $SMTP_PORT, $MILTER_PORT,
-# diag, bail_out, skip_all, track_pid, wait_port, wait_gone, pid_alive,
-# child_pids). Provides:
-#   sendmail_fetch         unpack Debian's sendmail-bin once (cached)
-#   start_sendmail VARIANT "stock" or "extended" milter macro lists
-#   stop_sendmail          stop it by PID
-#   sendmail_install_cleanup  make the EXIT trap stop sendmail too
+# diag, bail_out, skip_all, track_pid, wait_line, port_open, wait_gone,
+# pid_alive, child_pids). Provides:
+#   require_sendmail_prereqs   skip unless unshare/m4/dpkg/apt-get work
+#   sendmail_install_cleanup   make lib.sh's EXIT trap stop sendmail too
+#   sendmail_fetch             unpack Debian's sendmail-bin once (cached in
+#                              $SENDMAIL_CACHE or $top_builddir/tests/sendmail-cache)
+#   start_sendmail VARIANT     "stock" or "extended" milter macro lists; sets
+#                              SM_PID, SM_DIR, SM_SYSLOG (sendmail's syslog)
+#   stop_sendmail              stop it by PID
+#   sendmail_listening         its listening TCP sockets, from /proc
 #
 # How: sendmail-bin conflicts with the installed Postfix, so the packages are
 # fetched with `apt-get download` and unpacked with `dpkg -x` into a cache
@@ -97,13 +101,15 @@ sendmail_fetch() {
             rm -rf "$tmp"               # another script won the race
         else
             rm -rf "$cache"
-            mv "$tmp" "$cache" 2>/dev/null || { rm -rf "$tmp"; }
+            # -T: never move into a directory another script just created.
+            mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"
         fi
     fi
     sendmail_tree_ok "$cache/root" || bail_out "no usable sendmail under $cache/root"
     SM_ROOT=$cache/root
     SM_BIN=$SM_ROOT/usr/libexec/sendmail/sendmail
     SM_LIBPATH=$(sendmail_libdir "$SM_ROOT")
+    # shellcheck disable=SC2034  # for the test scripts' diagnostics
     SM_VERSION=$(cat "$cache/version" 2>/dev/null)
 }
 
@@ -336,7 +342,7 @@ stop_sendmail() {
         fi
     fi
     for p in "${pids[@]}"; do
-        kids+=($(child_pids "$p"))
+        mapfile -t -O "${#kids[@]}" kids < <(child_pids "$p")
         kill -TERM "$p" 2>/dev/null
     done
     for p in "${pids[@]}"; do
@@ -358,7 +364,7 @@ stop_sendmail() {
 # Print the TCP listening sockets of our sendmail daemon, one ADDR:PORT a
 # line (IPv6 ones as [HEX]:PORT), from /proc: no ss/netstat needed.
 sendmail_listening() {
-    local f l inodes=" " line sl local rem st rest hex port
+    local f l inodes=" " addr st inode hex port
     [ -n "$SM_PID" ] || return 1
     for f in /proc/"$SM_PID"/fd/*; do
         l=$(readlink "$f" 2>/dev/null) || continue
@@ -366,10 +372,12 @@ sendmail_listening() {
     done
     for f in /proc/net/tcp /proc/net/tcp6; do
         [ -r "$f" ] || continue
-        while read -r sl local rem st _ _ _ _ _ inode rest; do
-            [ "$st" = 0A ] && [[ $inodes == *" $inode "* ]] || continue
-            hex=${local%:*}
-            port=$((16#${local#*:}))
+        # Fields: sl local_address rem_address st ... inode (the 10th).
+        while read -r _ addr _ st _ _ _ _ _ inode _; do
+            [ "$st" = 0A ] || continue
+            [[ $inodes == *" $inode "* ]] || continue
+            hex=${addr%:*}
+            port=$((16#${addr#*:}))
             if [ ${#hex} -eq 8 ]; then
                 echo "$((16#${hex:6:2})).$((16#${hex:4:2})).$((16#${hex:2:2})).$((16#${hex:0:2})):$port"
             else
@@ -381,6 +389,7 @@ sendmail_listening() {
 
 # Make the EXIT trap of lib.sh stop sendmail first (keeping the exit status).
 sendmail_install_cleanup() {
+    # shellcheck disable=SC2154  # sm_rc is assigned inside the trap string
     trap 'sm_rc=$?; stop_sendmail; (exit $sm_rc); e2e_cleanup' EXIT
 }
 
