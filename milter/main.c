@@ -163,7 +163,7 @@ static int run_daemon(const struct options *opts, struct config *config)
     struct worker_settings ws = { .startup = config };
     struct supervisor_job job = { .run = worker_run, .arg = &ws,
                                   .pidfile = config->pidfile };
-    int ready_fd = -1;
+    int ready_fd = -1, status;
 
     if (realpath(opts->config_path, path) == NULL) {
         fprintf(stderr, "%s: %s\n", opts->config_path, strerror(errno));
@@ -172,8 +172,10 @@ static int run_daemon(const struct options *opts, struct config *config)
     ws.config_path = path;
     ws.file_socket = strdup(config->socket);
     ws.user = config->user != NULL ? strdup(config->user) : NULL;
+    ws.policy_socket = config->policy_socket != NULL ? strdup(config->policy_socket) : NULL;
     ws.socket = opts->socket != NULL ? opts->socket : config->socket;
-    if (ws.file_socket == NULL || (config->user != NULL && ws.user == NULL))
+    if (ws.file_socket == NULL || (config->user != NULL && ws.user == NULL)
+        || (config->policy_socket != NULL && ws.policy_socket == NULL))
         return EX_OSERR;
     log_open("forcetls-milter", config->syslog_facility, opts->foreground);
     log_set_debug(opts->debug);
@@ -182,7 +184,11 @@ static int run_daemon(const struct options *opts, struct config *config)
         ready_fd = daemonize();
     log_msg(LOG_INFO, "starting forcetls-milter %s: inbound=%zu outbound=%zu",
             FORCETLS_VERSION, config->inbound_count, config->outbound_count);
-    return supervisor_run(&job, ready_fd);
+    status = supervisor_run(&job, ready_fd);
+    free((char *)ws.file_socket);
+    free((char *)ws.user);
+    free((char *)ws.policy_socket);
+    return status;
 }
 
 int main(int argc, char **argv)

@@ -163,6 +163,9 @@ static void worker_reload(const struct worker_settings *ws)
         log_msg(LOG_WARNING, "user changed in the configuration: takes effect on restart");
     if (strcmp(c->socket, ws->file_socket) != 0)
         log_msg(LOG_WARNING, "socket changed in the configuration: takes effect on restart");
+    if ((c->policy_socket == NULL) != (ws->policy_socket == NULL)
+        || (c->policy_socket != NULL && strcmp(c->policy_socket, ws->policy_socket) != 0))
+        log_msg(LOG_WARNING, "policy_socket changed in the configuration: takes effect on restart");
     log_set_facility(c->syslog_facility);
     log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", c->inbound_count,
             c->outbound_count);
@@ -232,7 +235,7 @@ static void worker_publish_first(const struct worker_settings *ws,
         confref_publish(startup);
         return;
     }
-    config_free(startup);
+    /* startup stays allocated: ws->socket may point into it. */
     confref_publish(c);
 }
 

@@ -13,6 +13,7 @@ struct worker_settings {
     /* Copies of what startup said (startup itself may be freed by a reload). */
     const char *file_socket;      /* socket in the file */
     const char *user;             /* user, or NULL */
+    const char *policy_socket;    /* policy_socket, or NULL */
 };
 
 /* The supervisor's job: run the milter; returns an exit status. */
