@@ -89,13 +89,6 @@ static void warn_stderr(const char *text, void *arg)
     fprintf(stderr, "warning: %s\n", text);
 }
 
-/* Log an environment warning at startup. */
-static void warn_log(const char *text, void *arg)
-{
-    (void)arg;
-    log_msg(LOG_WARNING, "%s", text);
-}
-
 /* Go into the background; the original process exits with the startup status. */
 static int daemonize(void)
 {
@@ -179,7 +172,6 @@ static int run_daemon(const struct options *opts, struct config *config)
         return EX_OSERR;
     log_open("forcetls-milter", config->syslog_facility, opts->foreground);
     log_set_debug(opts->debug);
-    config_check_environment(config, warn_log, NULL);
     if (!opts->foreground)
         ready_fd = daemonize();
     log_msg(LOG_INFO, "starting forcetls-milter %s: inbound=%zu outbound=%zu",
