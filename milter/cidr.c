@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "cidr.h"
+#include "hash.h"
 
 #define NLENS 129
 #define INITIAL_SLOTS 8
@@ -257,22 +257,7 @@ addr_hash(const struct cidr_table *t, const struct ip_addr *ip, unsigned len)
     memcpy(&b, ip->bytes + 8, 8);
     h = (a ^ t->seed) * 0x9e3779b97f4a7c15ULL;
     h = ((h << 31) | (h >> 33)) ^ b ^ ((uint64_t)len << 56);
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* A seed from the kernel, or a fixed one if getrandom is unavailable. */
-static uint64_t
-random_seed(const void *salt)
-{
-    uint64_t seed = 0;
-
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
-        seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)salt;
-    return seed;
+    return hash_mix(h);
 }
 
 /* Create an empty table. */
@@ -282,7 +267,7 @@ cidr_table_new(void)
     struct cidr_table *t = calloc(1, sizeof(*t));
 
     if (t != NULL)
-        t->seed = random_seed(t);
+        t->seed = hash_seed(t);
     return t;
 }
 

@@ -20,9 +20,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "domain_table.h"
+#include "hash.h"
 
 #define INITIAL_SLOTS 16
 /* Labels in a 253-octet name: at most 127, so this many probes at most. */
@@ -60,16 +60,6 @@ fnv_feed(uint64_t h, const char *s, size_t len)
     return h;
 }
 
-/* Spread the state so that the low bits used as an index are well mixed. */
-static uint64_t
-hash_finish(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
 /* Hash of the key prefix + s[0..len) (prefix may be ""). */
 static uint64_t
 key_hash(const struct domain_table *t, const char *prefix, size_t plen,
@@ -79,18 +69,7 @@ key_hash(const struct domain_table *t, const char *prefix, size_t plen,
 
     h = fnv_feed(h, prefix, plen);
     h = fnv_feed(h, s, len);
-    return hash_finish(h);
-}
-
-/* A seed from the kernel, or a fixed one if getrandom is unavailable. */
-static uint64_t
-random_seed(const void *salt)
-{
-    uint64_t seed = 0;
-
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
-        seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)salt;
-    return seed;
+    return hash_mix(h);
 }
 
 /* The ids of a slot as one array. */
@@ -114,7 +93,7 @@ domain_table_new(void)
         return NULL;
     }
     t->nslots = INITIAL_SLOTS;
-    t->seed = random_seed(t);
+    t->seed = hash_seed(t);
     return t;
 }
 

@@ -47,21 +47,10 @@ static bool lower_copy(const char *in, size_t len, char *out, size_t outsz)
     return true;
 }
 
-/* Postfix's name of a protocol version, or NULL. */
+/* Postfix's name of a protocol version (the same as OpenSSL's), or NULL. */
 static const char *protocol_name(enum tls_version version)
 {
-    switch (version) {
-    case TLS_VERSION_1_0:
-        return "TLSv1";
-    case TLS_VERSION_1_1:
-        return "TLSv1.1";
-    case TLS_VERSION_1_2:
-        return "TLSv1.2";
-    case TLS_VERSION_1_3:
-        return "TLSv1.3";
-    default:
-        return NULL;
-    }
+    return version >= TLS_VERSION_1_0 ? tlsfacts_version_name(version) : NULL;
 }
 
 /* The smtp_tls_policy_maps value for c; false if c cannot be expressed. */
