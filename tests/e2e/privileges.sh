@@ -1,0 +1,118 @@
+#!/bin/sh
+# privileges.sh - end-to-end checks of how the daemon sets itself up as
+# root: a unix socket in a directory it creates, with the configured mode
+# and group so that a real Postfix (running as user postfix) can connect;
+# the worker running as the configured user while the supervisor keeps the
+# pidfile; reload as that user; a stale socket replaced; and an unusable
+# user refused at startup but only warned about by -n. TAP output.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_prereqs
+id nobody >/dev/null 2>&1 || skip_all "no user nobody"
+e2e_init
+make_pki
+alloc_port SMTP_PORT
+
+SOCK_DIR=$E2E_DIR/run
+SOCK=$SOCK_DIR/forcetls.sock
+PIDFILE=$E2E_DIR/pid/forcetls.pid
+NOBODY_UID=$(id -u nobody)
+
+# write_conf FILE USER: a configuration with a unix socket and one partner.
+write_conf() {
+    cat >"$1" <<EOF
+socket = "unix:$SOCK";
+socket_mode = "0660";
+socket_group = "postfix";
+user = "$2";
+pidfile = "$PIDFILE";
+inbound = (
+  { name = "contoso"; sender_domains = [ "contoso.example" ]; }
+);
+EOF
+    chmod 644 "$1"
+}
+
+# start_unix_milter CONF: start the daemon and wait for its socket.
+start_unix_milter() {
+    "$FORCETLS_MILTER" -f -d -c "$1" >>"$MILTER_LOG" 2>&1 &
+    MILTER_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -S "$SOCK" ] && wait_milter_log 'serving on' 0 && return 0
+        pid_alive "$MILTER_PID" || break
+        sleep 0.05
+    done
+    diag "$(tail -n 20 "$MILTER_LOG")"
+    bail_out "forcetls-milter did not create $SOCK"
+}
+
+# uid_of PID: the real uid of a process.
+uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+CONF=$E2E_DIR/forcetls.conf
+write_conf "$CONF" nobody
+
+# --- socket, mode, group, user ---------------------------------------------
+start_unix_milter "$CONF"
+ok "the unix socket exists in the directory the daemon created" test -S "$SOCK"
+is "$(stat -c '%a %G' "$SOCK")" "660 postfix" "socket mode 0660, group postfix"
+is "$(stat -c '%G' "$SOCK_DIR")" "postfix" "socket directory group postfix"
+WORKER=$(milter_children | head -n 1)
+is "$(uid_of "$WORKER")" "$NOBODY_UID" "the worker runs as user nobody"
+is "$(uid_of "$MILTER_PID")" "0" "the supervisor stays root (it restarts the worker)"
+is "$(tr -d '\n' <"$PIDFILE" 2>/dev/null)" "$MILTER_PID" "pidfile (directory created) holds the supervisor PID"
+
+# Postfix, as user postfix, connects through the group permission.
+PF_MILTERS=unix:$SOCK start_postfix
+smtp plain --from alice@contoso.example --to bob@example.org
+is "$(rcpt_code plain)" "550 5.7.1" "Postfix reaches the milter over the unix socket: plaintext partner mail refused"
+wait_milter_log 'decision=reject .*reason=no_tls' >/dev/null
+like "$(decision_for bob@example.org)" 'reason=no_tls' "decision line logged by the unprivileged worker"
+
+# Reload as nobody: the file is readable by it.
+kill -HUP "$MILTER_PID"
+if wait_milter_log 'reload ok inbound=1 outbound=0'; then
+    pass "SIGHUP reloads in the unprivileged worker"
+else
+    fail "SIGHUP reloads in the unprivileged worker" "$(tail -n 5 "$MILTER_LOG")"
+fi
+stop_milter
+
+# --- a stale socket is replaced ----------------------------------------------
+rm -f "$SOCK"
+perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Type => SOCK_STREAM(),
+    Local => $ARGV[0], Listen => 1) or die "$!\n"' "$SOCK"
+ok "a stale socket is left behind" test -S "$SOCK"
+: >"$MILTER_LOG"
+start_unix_milter "$CONF"
+smtp stale --from alice@contoso.example --to carol@example.org
+is "$(rcpt_code stale)" "550 5.7.1" "the daemon replaced the stale socket and serves on it"
+stop_milter
+
+# --- an unusable user ----------------------------------------------------------
+BAD=$E2E_DIR/bad-user.conf
+write_conf "$BAD" forcetls-no-such-user
+err=$("$FORCETLS_MILTER" -n -c "$BAD" 2>&1 >/dev/null)
+rc=$?
+is "$rc" "0" "-n: an unknown user is a warning, not an error"
+like "$err" "^warning: $BAD:4: .*forcetls-no-such-user" "-n: the warning names FILE:LINE and the user"
+: >"$MILTER_LOG"
+"$FORCETLS_MILTER" -f -c "$BAD" >>"$MILTER_LOG" 2>&1 &
+pid=$!
+if wait_gone "$pid" 10; then
+    wait "$pid"
+    rc=$?
+    is "$rc" "67" "startup with an unknown user exits with EX_NOUSER"
+else
+    kill -KILL "$pid"
+    fail "startup with an unknown user exits with EX_NOUSER" "still running after 10 s"
+fi
+like "$(cat "$MILTER_LOG")" 'forcetls-no-such-user: no such user; refusing to run' \
+    "the refusal is logged"
+unlike "$(grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error' "$MILTER_LOG")" . \
+    "no sanitizer report in the milter log"
+
+done_testing
