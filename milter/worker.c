@@ -289,6 +289,8 @@ int worker_run(void *arg, int ready_fd, unsigned generation)
         log_msg(LOG_ERR, "cannot start the reloader thread");
         return EX_OSERR;
     }
+    /* Never joined: when libmilter stops on its own, it is still in sigwait. */
+    pthread_detach(thread);
     log_msg(LOG_INFO, "serving on %s", ws->socket);
     if (write(ready_fd, "1", 1) != 1)
         log_msg(LOG_WARNING, "cannot tell the supervisor we are ready");
