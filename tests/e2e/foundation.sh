@@ -96,22 +96,13 @@ like "$WORKER" '^[0-9]+$' "the supervisor has exactly one worker child"
 # facts DESC NAME RCPT KEY=VALUE...: RCPT was accepted (250) and its debug line
 # carries every KEY=VALUE.
 facts() {
-    local desc=$1 name=$2 rcpt=$3 kv line got problems=()
+    local desc=$1 name=$2 rcpt=$3 got problems=()
     shift 3
     got=$(rcpt_code "$name")
     [ "$got" = "250 2.1.5" ] || problems+=("got RCPT reply '$(rcpt_reply "$name")', want 250 2.1.5")
-    wait_milter_log "debug=rcpt .*rcpt=<$rcpt>"
-    line=$(debug_for "$rcpt")
-    if [ -z "$line" ]; then
-        problems+=("no debug line for <$rcpt>")
-    else
-        for kv in "$@"; do
-            got=$(logfield "$line" "${kv%%=*}")
-            [ "$got" = "${kv#*=}" ] || problems+=("got ${kv%%=*}=$got, want ${kv#*=}")
-        done
-    fi
+    check_debug "$rcpt" "$@" || problems+=("${DEBUG_PROBLEMS[@]}")
     if [ ${#problems[@]} -eq 0 ]; then pass "$desc"
-    else fail "$desc" "${problems[@]}" "line: $line"; fi
+    else fail "$desc" "${problems[@]}" "line: $DEBUG_LINE"; fi
 }
 
 TLS13=(tls=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 fs=yes)

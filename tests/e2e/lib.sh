@@ -1,6 +1,6 @@
 # lib.sh - shared helpers for the forcetls end-to-end tests (bash).
 #
-# Sourced by foundation.sh, inbound.sh and demo.sh. Provides TAP output, a
+# Sourced by every test script in tests/e2e. Provides TAP output, a
 # private temporary directory, free loopback ports, a test PKI made with the
 # openssl CLI, a throwaway Postfix instance, the milter under test, swaks
 # wrappers and log helpers.
@@ -27,6 +27,7 @@ PF_MASTER_PID=
 tap_n=0
 tap_failed=0
 tap_planned=
+TAP_PREFIX=     # put before every test point's description, e.g. "[stock] "
 
 # Print the plan up front.
 plan() { tap_planned=$1; echo "1..$1"; }
@@ -40,12 +41,12 @@ diag() {
 }
 
 # Record a passing test point.
-pass() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
+pass() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $TAP_PREFIX$1"; }
 
 # Record a failing test point; further arguments are diagnostics.
 fail() {
     tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
-    echo "not ok $tap_n - $1"; shift
+    echo "not ok $tap_n - $TAP_PREFIX$1"; shift
     [ $# -gt 0 ] && diag "$@"
     return 0
 }
@@ -72,7 +73,7 @@ unlike() {
 }
 
 # skip DESC REASON: a skipped test point.
-skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $TAP_PREFIX$1 # SKIP $2"; }
 
 # Print the trailing plan if none was given, and set the exit status.
 done_testing() {
@@ -572,6 +573,38 @@ logfield() {
         v=${v//\\\\/\\}
     fi
     printf '%s\n' "$v"
+}
+
+# Quote a string for use inside an ERE.
+ere_quote() { sed 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$1"; }
+
+# check_debug RCPT KEY=VALUE...: wait for the debug line of RCPT and compare
+# each pair with it. Sets DEBUG_LINE (the line) and DEBUG_PROBLEMS (one
+# "got X, want Y" a mismatch); true when there is none.
+check_debug() {
+    local rcpt=$1 kv got
+    shift
+    DEBUG_PROBLEMS=()
+    wait_milter_log "debug=rcpt .*rcpt=<$(ere_quote "$rcpt")>"
+    DEBUG_LINE=$(debug_for "$rcpt")
+    if [ -z "$DEBUG_LINE" ]; then
+        DEBUG_PROBLEMS+=("no debug line for <$rcpt>")
+    else
+        for kv in "$@"; do
+            got=$(logfield "$DEBUG_LINE" "${kv%%=*}")
+            [ "$got" = "${kv#*=}" ] || DEBUG_PROBLEMS+=("got ${kv%%=*}=$got, want ${kv#*=}")
+        done
+    fi
+    [ ${#DEBUG_PROBLEMS[@]} -eq 0 ]
+}
+
+# debug_has DESC RCPT KEY=VALUE...: one test point, the debug line of RCPT
+# carries every pair.
+debug_has() {
+    local desc=$1 rcpt=$2
+    shift 2
+    if check_debug "$rcpt" "$@"; then pass "$desc"
+    else fail "$desc" "${DEBUG_PROBLEMS[@]}" "line: $DEBUG_LINE"; fi
 }
 
 # wait (default 5 s) for a line matching ERE $1 in the Postfix maillog.
