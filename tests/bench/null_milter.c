@@ -1,0 +1,107 @@
+/*
+ * null_milter.c - the baseline of bench_postfix.sh: a libmilter milter
+ * that does nothing.
+ *
+ * It negotiates the same protocol steps as forcetls (callbacks.c: no
+ * HELO, headers, end of headers, body, DATA or unknown commands; no reply
+ * at connect and MAIL FROM) and registers the same envelope callbacks,
+ * so that the benchmark can tell what forcetls costs on top of what any
+ * libmilter milter costs. Because it negotiates "no reply" at connect and
+ * MAIL FROM it answers those with SMFIS_NOREPLY, as forcetls does
+ * (SMFIS_CONTINUE there makes libmilter log an error and send nothing);
+ * RCPT TO gets SMFIS_CONTINUE. It asks for no macros and keeps no state.
+ *
+ * It must not: decide anything, log per session, or listen anywhere but
+ * the socket named on its command line.
+ *
+ * Usage: null_milter SOCKET    (unix:/path, inet:port@127.0.0.1, ...)
+ * A unix socket is created world-writable so that Postfix's smtpd (user
+ * postfix) can connect to it. SIGTERM, SIGINT or SIGHUP stop it (libmilter's
+ * signal thread). Prints "null_milter: listening on SOCKET" on stderr once
+ * the socket is open.
+ *
+ * Thread safety: no state at all; the callbacks only return constants.
+ */
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include <libmilter/mfapi.h>
+
+/* The steps forcetls negotiates away (callbacks_wanted_steps). */
+static const unsigned long null_wanted_steps =
+    SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
+    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL;
+
+/* Negotiate the same steps as forcetls; no actions, no macro lists. */
+static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0,
+                               unsigned long f1, unsigned long f2,
+                               unsigned long f3, unsigned long *pf0,
+                               unsigned long *pf1, unsigned long *pf2,
+                               unsigned long *pf3)
+{
+    (void)ctx;
+    (void)f0;
+    (void)f2;
+    (void)f3;
+    *pf0 = 0;
+    *pf1 = f1 & null_wanted_steps;
+    *pf2 = 0;
+    *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+/* Connect: nothing to do, and no reply was negotiated. */
+static sfsistat null_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    (void)ctx;
+    (void)hostname;
+    (void)hostaddr;
+    return SMFIS_NOREPLY;
+}
+
+/* MAIL FROM: nothing to do, and no reply was negotiated. */
+static sfsistat null_envfrom(SMFICTX *ctx, char **argv)
+{
+    (void)ctx;
+    (void)argv;
+    return SMFIS_NOREPLY;
+}
+
+/* RCPT TO: accept every recipient. */
+static sfsistat null_envrcpt(SMFICTX *ctx, char **argv)
+{
+    (void)ctx;
+    (void)argv;
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc null_desc = {
+    .xxfi_name = "null_milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_NONE,
+    .xxfi_connect = null_connect,
+    .xxfi_envfrom = null_envfrom,
+    .xxfi_envrcpt = null_envrcpt,
+    .xxfi_negotiate = null_negotiate,
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: null_milter SOCKET\n");
+        return EX_USAGE;
+    }
+    if (smfi_register(null_desc) != MI_SUCCESS) {
+        fprintf(stderr, "null_milter: smfi_register failed\n");
+        return EX_SOFTWARE;
+    }
+    /* Postfix's smtpd connects as user postfix: a unix socket must be writable. */
+    umask(0);
+    if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
+        fprintf(stderr, "null_milter: cannot open %s\n", argv[1]);
+        return EX_UNAVAILABLE;
+    }
+    fprintf(stderr, "null_milter: listening on %s\n", argv[1]);
+    return smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+}
