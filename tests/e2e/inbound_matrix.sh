@@ -110,6 +110,17 @@ inbound = (
     certificate_issuers = [ "Contoso Demo Root CA 2" ];
   }
 );
+
+# Mail to this partner must itself arrive over TLS 1.3 (checked at RCPT).
+outbound = (
+  { name = "outpartner";
+    recipient_domains = [ "outpartner.example" ];
+    tls_settings = "encryption-only";
+    min_tls_version = "TLSv1.3";
+    require_session_tls = true;
+    action = "reject";
+  }
+);
 EOF
     "$FORCETLS_MILTER" -n -c "$CONF" >"$E2E_DIR/check.out" 2>&1 ||
         bail_out "test configuration rejected: $(cat "$E2E_DIR/check.out")"
@@ -141,7 +152,8 @@ check_rcpt() {
     else
         wait_milter_log "$DECISION_RE.* rcpt=<$q>" || problems+=("no decision line")
         line=$(decision_for "$rcpt")
-        for k in decision:$dec reason:$reason connector:$conn direction:inbound stage:rcpt; do
+        for k in decision:$dec reason:$reason connector:$conn \
+                 direction:"${MATRIX_DIRECTION:-inbound}" stage:rcpt; do
             want=${k#*:}
             got=$(logfield "$line" "${k%%:*}")
             [ -z "$line" ] || [ "$got" = "$want" ] ||
@@ -169,6 +181,19 @@ t() {
     [ "${FULL:-0}" = 1 ] && quit=()
     smtp "c$case_n" --to "t$case_n@example.org" "${quit[@]}" "$@"
     check_rcpt "$desc" "c$case_n" 1 "t$case_n@example.org" "$code" "$dec" "$reason" "$conn"
+}
+
+# o DESC CODE DECISION REASON [swaks options]: a recipient of the outbound
+# connector "outpartner" (require_session_tls, TLS 1.3 floor) from a sender
+# no inbound connector knows.
+o() {
+    local desc=$1 code=$2 dec=$3 reason=$4
+    shift 4
+    case_n=$((case_n + 1))
+    smtp "c$case_n" --to "t$case_n@outpartner.example" --quit-after RCPT \
+        --from carol@unrelated.example "$@"
+    MATRIX_DIRECTION=outbound check_rcpt "$desc" "c$case_n" 1 \
+        "t$case_n@outpartner.example" "$code" "$dec" "$reason" outpartner
 }
 
 # Name of the transcript and recipient of the last case.
@@ -305,6 +330,14 @@ inbound_matrix() {
         --from "$C"
     is "$(logfield "$(decision_for "$(last_rcpt)")" connectors || echo absent)" absent \
         "connectors= is absent when one connector matched"
+
+    # --- outbound connectors at RCPT: require_session_tls ---------------------------------
+    o "to an outbound partner, plaintext session: 550 no_tls" "$REJECT" reject no_tls
+    o "to an outbound partner, TLS 1.2 under its TLS 1.3 floor: 550 tls_version" "$REJECT" \
+        reject tls_version "${TLS12FS[@]}"
+    o "to an outbound partner, TLS 1.3 session: 250 accept" "$ACCEPT" accept ok "${TLS[@]}"
+    is "$(logfield "$(decision_for "t$case_n@outpartner.example")" delivery)" \
+        encryption-only "the outbound decision line names the delivery policy"
 
     # --- replies and log hygiene ----------------------------------------------------------
     # The milter's text of the cert_name_mismatch reply, without the MTA's prefix.
