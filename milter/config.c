@@ -25,6 +25,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/stat.h>
 
@@ -902,6 +905,18 @@ static bool read_file(config_t *lc, const char *path, struct config_error *err)
     return false;
 }
 
+/*
+ * Give freed memory (libconfig's parse tree, a replaced snapshot) back to
+ * the system. With 100,000 connectors the tree is larger than the snapshot
+ * it became, and glibc would otherwise keep its pages for good.
+ */
+void config_release_unused_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Load and validate path (see config.h). */
 struct config *config_load(const char *path, struct config_error *err)
 {
@@ -937,6 +952,7 @@ struct config *config_load(const char *path, struct config_error *err)
         config_free(cfg);
         return NULL;
     }
+    config_release_unused_memory();
     return cfg;
 }
 

@@ -118,6 +118,9 @@ struct config *config_load(const char *path, struct config_error *err);
 
 void config_free(struct config *config);
 
+/* Return freed memory to the system (after loading or replacing a snapshot). */
+void config_release_unused_memory(void);
+
 /*
  * Problems of the environment rather than of the file (unknown user or
  * group, missing directory of a unix socket or of the pidfile). Calls

@@ -170,6 +170,7 @@ static void worker_reload(const struct worker_settings *ws)
     log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", c->inbound_count,
             c->outbound_count);
     confref_publish(c);
+    config_release_unused_memory();   /* the old snapshot, unless sessions hold it */
     callbacks_config_changed();
 }
 
