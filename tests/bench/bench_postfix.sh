@@ -10,6 +10,8 @@
 #   none          no milter
 #   null/unix     null_milter on a unix socket
 #   null/tcp      null_milter on 127.0.0.1 TCP
+#   null+macros/unix  null_milter asking for forcetls's macro lists: what
+#                 those macros cost Postfix, apart from forcetls's own work
 #   forcetls/...  forcetls-milter with the shipped conf/forcetls.conf plus
 #                 BENCH_CONNECTORS generated inbound connectors (domains and
 #                 CIDRs), on a unix socket and on TCP, with an unmatched
@@ -21,11 +23,14 @@
 #            QUIT): sessions per second, which here equal messages per second
 #   msg/s    smtp-source -d: messages over BENCH_PARALLEL long sessions
 # Each measurement is repeated BENCH_REPS times (interleaved, in rotating
-# order); the table shows medians, the spread (max-min)/median, and the
-# change relative to no milter and, for forcetls, relative to null_milter
-# over the same socket. Then the forcetls worker's RSS (shipped config,
-# BENCH_CONNECTORS connectors) and the time forcetls-milter -n takes to load
-# the big configuration.
+# order), and every run waits until Postfix has discarded all its mail. The
+# first table shows median rates, the spread (max-min)/median, and the change
+# relative to no milter and to null_milter over the same socket. The second
+# shows CPU time per message (whole machine, and the milter process alone)
+# and how busy the CPUs were: a run far from 100% busy was bound by latency,
+# and its rate says nothing about CPU cost. Then the forcetls processes'
+# memory (shipped config, BENCH_CONNECTORS connectors) and the time
+# forcetls-milter -n takes to load the big configuration.
 #
 # Needs root (a Postfix instance) and smtp-source; without them it says so
 # and exits 0. Traffic goes to 127.0.0.1 only; every process is started and
@@ -33,14 +38,15 @@
 # smtp-source run is killed after BENCH_RUN_TIMEOUT seconds.
 #
 # Environment: FORCETLS_MILTER, NULL_MILTER (the programs), BENCH_MESSAGES
-# (per run, default 1500), BENCH_PARALLEL (parallel sessions, 20),
+# (per run, default 2000), BENCH_PARALLEL (parallel sessions, 20),
 # BENCH_REPS (3), BENCH_CONNECTORS (100000), BENCH_TMPDIR (where the Postfix
-# queue and the sockets live, default /dev/shm), KEEP=1 keeps the directory.
+# queue and the sockets live, default /dev/shm), BENCH_EXTRA_MAIN (main.cf
+# lines, default "in_flow_delay = 0s"), KEEP=1 keeps the directory.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SMTP_SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
-MESSAGES=${BENCH_MESSAGES:-1500}
+MESSAGES=${BENCH_MESSAGES:-2000}
 PARALLEL=${BENCH_PARALLEL:-20}
 REPS=${BENCH_REPS:-3}
 CONNECTORS=${BENCH_CONNECTORS:-100000}
@@ -62,6 +68,7 @@ done
 [ -x "$SMTP_SOURCE" ] || bench_skip "no $SMTP_SOURCE (package postfix)"
 id postfix >/dev/null 2>&1 || bench_skip "no postfix user"
 
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$bench_here/../e2e/lib.sh"
 
 find_milter || bench_skip "forcetls-milter is not built (set FORCETLS_MILTER)"
@@ -81,6 +88,7 @@ bench_forcetls_pids=()
 bench_cleanup() {
     local rc=$? pid
     for pid in "${bench_forcetls_pids[@]}"; do
+        # shellcheck disable=SC2034 # read by lib.sh's stop_milter
         MILTER_PID=$pid
         stop_milter
     done
@@ -122,6 +130,7 @@ machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc
 proc_cpu() {
     local stat
     read -r stat 2>/dev/null <"/proc/$1/stat" || { echo 0; return; }
+    # shellcheck disable=SC2086 # the fields after "(comm) ", split on purpose
     set -- ${stat##*) }
     echo $(( ${12} + ${13} ))
 }
@@ -129,13 +138,17 @@ proc_cpu() {
 # VmRSS of PID in kB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
+# Pss of PID in kB (pages shared with the other process count half).
+pss_kb() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+
 # The forcetls worker of supervisor PID $1 (its only child).
 worker_of() { child_pids "$1" | head -n 1; }
 
-# start_null NAME SOCKET: start null_milter, wait until it listens; sets NULL_PID.
+# start_null NAME SOCKET [macros]: start null_milter, wait until it listens;
+# sets NULL_PID.
 start_null() {
     local log=$E2E_DIR/$1.log pid
-    "$NULL_MILTER" "$2" >"$log" 2>&1 &
+    "$NULL_MILTER" "${@:2}" >"$log" 2>&1 &
     pid=$!
     NULL_PID=$pid
     track_pid "$pid"
@@ -161,6 +174,7 @@ start_forcetls() {
 # stop_forcetls PID: graceful stop of one instance (lib.sh's stop_milter).
 stop_forcetls() {
     local pid=$1 p keep=()
+    # shellcheck disable=SC2034 # read by lib.sh's stop_milter
     MILTER_PID=$pid
     stop_milter
     for p in "${bench_forcetls_pids[@]}"; do
@@ -237,7 +251,9 @@ start_forcetls ft-shipped "$SHIPPED" "unix:$E2E_DIR/ft-shipped.sock"
 sleep 0.5
 w=$(worker_of "$FT_PID")
 RSS_SHIPPED_WORKER=$(rss_kb "$w")
+PSS_SHIPPED_WORKER=$(pss_kb "$w")
 RSS_SHIPPED_PARENT=$(rss_kb "$FT_PID")
+PSS_SHIPPED_PARENT=$(pss_kb "$FT_PID")
 stop_forcetls "$FT_PID"
 
 # --- the Postfix instance and the milters ---------------------------------------
@@ -252,17 +268,26 @@ start_null null-unix "unix:$NULL_SOCK"
 NULL_UNIX_PID=$NULL_PID
 start_null null-tcp "inet:$NULL_TCP_PORT@127.0.0.1"
 NULL_TCP_PID=$NULL_PID
+start_null null-macros "unix:$E2E_DIR/null-macros.sock" macros
+NULL_MACROS_PID=$NULL_PID
 start_forcetls ft-unix "$BIG" "unix:$FT_SOCK"
 FT_UNIX_PID=$FT_PID
 start_forcetls ft-tcp "$BIG" "inet:$FT_TCP_PORT@127.0.0.1"
 FT_TCP_PID=$FT_PID
 sleep 0.5
 RSS_BIG_WORKER_IDLE=$(rss_kb "$(worker_of "$FT_UNIX_PID")")
+PSS_BIG_WORKER_IDLE=$(pss_kb "$(worker_of "$FT_UNIX_PID")")
 RSS_BIG_PARENT=$(rss_kb "$FT_UNIX_PID")
+PSS_BIG_PARENT=$(pss_kb "$FT_UNIX_PID")
 
 make_pki
+# shellcheck disable=SC2034 # PF_* are read by lib.sh's postfix_write_conf
 PF_MILTERS=
-PF_EXTRA_MAIN=${BENCH_EXTRA_MAIN:-}
+# No in-flow throttling: cleanup's waits for queue manager tokens (up to 1 s)
+# would dominate runs this short. Each run waits for the queue to empty
+# instead, and its CPU figures include the deliveries.
+# shellcheck disable=SC2034
+PF_EXTRA_MAIN=${BENCH_EXTRA_MAIN-in_flow_delay = 0s}
 start_postfix
 
 # One extra smtpd listener per milter setup.
@@ -277,6 +302,7 @@ add_listener() {
 }
 add_listener null/unix "unix:$NULL_SOCK"
 add_listener null/tcp "inet:127.0.0.1:$NULL_TCP_PORT"
+add_listener null+macros/unix "unix:$E2E_DIR/null-macros.sock"
 add_listener forcetls/unix "unix:$FT_SOCK"
 add_listener forcetls/tcp "inet:127.0.0.1:$FT_TCP_PORT"
 postfix -c "$PF_DIR/conf" reload >>"$PF_DIR/start.log" 2>&1 ||
@@ -292,6 +318,7 @@ ROWS=(
     "none none $UNMATCHED"
     "null/unix null/unix $UNMATCHED"
     "null/tcp null/tcp $UNMATCHED"
+    "null+macros/unix null+macros/unix $UNMATCHED"
     "forcetls/unix/unmatched forcetls/unix $UNMATCHED"
     "forcetls/unix/matched forcetls/unix $MATCHED"
     "forcetls/tcp/unmatched forcetls/tcp $UNMATCHED"
@@ -299,9 +326,10 @@ ROWS=(
 )
 LOADS=(sess msg)
 declare -A MILTER_OF=(
-    [none]=
+    [none]=""
     [null/unix]=$NULL_UNIX_PID
     [null/tcp]=$NULL_TCP_PID
+    [null+macros/unix]=$NULL_MACROS_PID
     [forcetls/unix]=$(worker_of "$FT_UNIX_PID")
     [forcetls/tcp]=$(worker_of "$FT_TCP_PID")
 )
@@ -384,7 +412,12 @@ MILTER_TROUBLE=$(grep -c -i 'milter.*\(error\|timeout\|fail\)' "$MAILLOG")
 # --- report --------------------------------------------------------------------------
 
 # The baseline row for forcetls row $1: null_milter over the same socket.
-null_of() { case $1 in forcetls/unix/*) echo null/unix ;; forcetls/tcp/*) echo null/tcp ;; esac; }
+null_of() {
+    case $1 in
+    forcetls/unix/* | null+macros/*) echo null/unix ;;
+    forcetls/tcp/*) echo null/tcp ;;
+    esac
+}
 
 # Microseconds of CPU per message from a jiffy total over REPS runs.
 per_msg_us() { awk -v j="$1" -v n="$((REPS * MESSAGES))" -v hz="$(getconf CLK_TCK)" \
@@ -406,7 +439,7 @@ done
 echo
 echo "Throughput: messages/second, median of $REPS runs; spread = (max-min)/median."
 echo "sess = one message per SMTP session (so also sessions/s); msg = smtp-source -d,"
-echo "messages over $PARALLEL long sessions. vs null: forcetls against null_milter on the same socket."
+echo "messages over $PARALLEL long sessions. vs null: against null_milter on the same socket."
 printf '%-24s|%8s %6s %8s %8s |%8s %6s %8s %8s\n' setup sess/s spread "vs none" "vs null" \
     msg/s spread "vs none" "vs null"
 for row in "${ROWS[@]}"; do
@@ -429,7 +462,8 @@ done
 echo
 echo "CPU: microseconds per message of the whole machine and of the milter process"
 echo "(all threads), over all runs, each until Postfix had discarded every message;"
-echo "busy = share of the $(nproc) CPUs in use over that time."
+echo "busy = share of the $(nproc) CPUs in use over that time; where it is well under 100%"
+echo "the run was bound by latency (e.g. the milter's TCP round trips), not by CPU."
 printf '%-24s|%9s %9s %6s |%9s %9s %6s\n' setup "sess:all" milter busy "msg:all" milter busy
 for row in "${ROWS[@]}"; do
     read -r name _ _ <<<"$row"
@@ -451,11 +485,14 @@ for row in "${ROWS[@]}"; do
 done
 
 echo
-echo "forcetls memory (VmRSS; the supervisor keeps the startup snapshot as well):"
-printf '  %-36s worker %7s kB   supervisor %7s kB\n' \
-    "shipped config, idle" "$RSS_SHIPPED_WORKER" "$RSS_SHIPPED_PARENT" \
-    "$CONNECTORS connectors, idle" "$RSS_BIG_WORKER_IDLE" "$RSS_BIG_PARENT"
-printf '  %-36s worker %7s kB (unix), %s kB (tcp)\n' \
+echo "forcetls memory in kB. The supervisor keeps the startup snapshot, which the worker"
+echo "shares copy-on-write: Pss counts each shared page half in each process."
+printf '  %-36s worker VmRSS %7s Pss %7s   supervisor VmRSS %7s Pss %7s\n' \
+    "shipped config, idle" "$RSS_SHIPPED_WORKER" "$PSS_SHIPPED_WORKER" \
+    "$RSS_SHIPPED_PARENT" "$PSS_SHIPPED_PARENT" \
+    "$CONNECTORS connectors, idle" "$RSS_BIG_WORKER_IDLE" "$PSS_BIG_WORKER_IDLE" \
+    "$RSS_BIG_PARENT" "$PSS_BIG_PARENT"
+printf '  %-36s worker VmRSS %7s (unix), %s (tcp)\n' \
     "$CONNECTORS connectors, after the runs" "$RSS_BIG_WORKER_LOADED" "$RSS_BIG_WORKER_TCP"
 echo
 echo "Configuration load, forcetls-milter -n (median of 3): shipped ${LOAD_SHIPPED} s;" \

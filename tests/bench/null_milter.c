@@ -9,12 +9,15 @@
  * libmilter milter costs. Because it negotiates "no reply" at connect and
  * MAIL FROM it answers those with SMFIS_NOREPLY, as forcetls does
  * (SMFIS_CONTINUE there makes libmilter log an error and send nothing);
- * RCPT TO gets SMFIS_CONTINUE. It asks for no macros and keeps no state.
+ * RCPT TO gets SMFIS_CONTINUE. It keeps no state and, unless asked to,
+ * requests no macros (the MTA then sends its default lists).
  *
  * It must not: decide anything, log per session, or listen anywhere but
  * the socket named on its command line.
  *
- * Usage: null_milter SOCKET    (unix:/path, inet:port@127.0.0.1, ...)
+ * Usage: null_milter SOCKET [macros]   (unix:/path, inet:port@127.0.0.1, ...)
+ * With "macros" it also asks the MTA for the macro lists forcetls asks for
+ * (callbacks.c), to tell the MTA's cost of those macros from forcetls's own.
  * A unix socket is created world-writable so that Postfix's smtpd (user
  * postfix) can connect to it. SIGTERM, SIGINT or SIGHUP stop it (libmilter's
  * signal thread). Prints "null_milter: listening on SOCKET" on stderr once
@@ -23,6 +26,7 @@
  * Thread safety: no state at all; the callbacks only return constants.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 
@@ -33,21 +37,33 @@ static const unsigned long null_wanted_steps =
     SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
     SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL;
 
-/* Negotiate the same steps as forcetls; no actions, no macro lists. */
+/* The macro lists of forcetls (callbacks.c), requested with "macros". */
+static const char null_connect_macros[] = "v {client_addr}";
+static const char null_envelope_macros[] =
+    "i {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
+    "{verify} {cn_subject} {cn_issuer} {client_addr} {mail_addr} {rcpt_addr}";
+
+/* Set once in main() before any thread exists. */
+static int null_want_macros;
+
+/* Negotiate the same steps as forcetls; no actions; macro lists on request. */
 static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0,
                                unsigned long f1, unsigned long f2,
                                unsigned long f3, unsigned long *pf0,
                                unsigned long *pf1, unsigned long *pf2,
                                unsigned long *pf3)
 {
-    (void)ctx;
-    (void)f0;
     (void)f2;
     (void)f3;
-    *pf0 = 0;
+    *pf0 = null_want_macros ? f0 & SMFIF_SETSYMLIST : 0;
     *pf1 = f1 & null_wanted_steps;
     *pf2 = 0;
     *pf3 = 0;
+    if (*pf0 & SMFIF_SETSYMLIST) {
+        smfi_setsymlist(ctx, SMFIM_CONNECT, (char *)null_connect_macros);
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)null_envelope_macros);
+        smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)null_envelope_macros);
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -88,10 +104,11 @@ static struct smfiDesc null_desc = {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: null_milter SOCKET\n");
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "macros") != 0)) {
+        fprintf(stderr, "usage: null_milter SOCKET [macros]\n");
         return EX_USAGE;
     }
+    null_want_macros = argc == 3;
     if (smfi_register(null_desc) != MI_SUCCESS) {
         fprintf(stderr, "null_milter: smfi_register failed\n");
         return EX_SOFTWARE;
