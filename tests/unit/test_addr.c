@@ -3,15 +3,8 @@
  * envelope path parsing, address normalisation. Table-driven; every row
  * asserts the exact output or the exact error message.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <cmocka.h>
-
 #include "addr.h"
+#include "testutil.h"
 
 #define LBL63 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define LBL64 LBL63 "a"
@@ -20,32 +13,25 @@
 #define NAME253 LBL63 "." LBL63 "." LBL63 "." LBL61
 #define NAME254 LBL63 "." LBL63 "." LBL63 "." LBL61 "d"
 
-/* Compare two optional strings, failing with "got X, want Y". */
-static void
-check_str(const char *what, const char *in, const char *got, const char *want)
-{
-    if (got == NULL && want == NULL)
-        return;
-    if (got == NULL || want == NULL || strcmp(got, want) != 0)
-        fail_msg("%s(\"%s\"): got \"%s\", want \"%s\"", what, in,
-                 got ? got : "(null)", want ? want : "(null)");
-}
-
-/* Compare two booleans, failing with "got X, want Y". */
-static void
-check_bool(const char *what, const char *in, bool got, bool want)
-{
-    if (got != want)
-        fail_msg("%s(\"%s\"): got %s, want %s", what, in,
-                 got ? "true" : "false", want ? "true" : "false");
-}
-
 struct norm_case {
     const char *in;
     size_t len;          /* 0: strlen(in) */
     const char *want;    /* NULL: must fail */
     const char *err;     /* the error message when it fails */
 };
+
+/* One row's outcome: success, output (when ok) and error (when not). */
+static void
+check_norm(const char *fn, const struct norm_case *c, bool ok,
+           const char *out, const char *err)
+{
+    char what[64];
+
+    check_bool_in(fn, c->in, ok, c->want != NULL);
+    check_str_in(fn, c->in, ok ? out : NULL, c->want);
+    snprintf(what, sizeof(what), "%s err", fn);
+    check_str_in(what, c->in, ok ? NULL : err, c->err);
+}
 
 static const struct norm_case domain_cases[] = {
     { "example.com", 0, "example.com", NULL },
@@ -97,16 +83,13 @@ static void
 t_normalize_domain(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(domain_cases) / sizeof(domain_cases[0]);
-         i++) {
+    for (size_t i = 0; i < ARRAY_LEN(domain_cases); i++) {
         const struct norm_case *c = &domain_cases[i];
         char out[ADDR_DOMAIN_MAX];
         const char *err = NULL;
         size_t len = c->len ? c->len : strlen(c->in);
         bool ok = addr_normalize_domain(c->in, len, out, sizeof(out), &err);
-        check_bool("addr_normalize_domain", c->in, ok, c->want != NULL);
-        check_str("addr_normalize_domain", c->in, ok ? out : NULL, c->want);
-        check_str("addr_normalize_domain err", c->in, ok ? NULL : err, c->err);
+        check_norm("addr_normalize_domain", c, ok, out, err);
     }
 }
 
@@ -118,15 +101,16 @@ t_normalize_domain_small_buffer(void **state)
     const char *err = NULL;
 
     (void)state;
-    check_bool("addr_normalize_domain", "example.com",
-               addr_normalize_domain("example.com", 11, out, sizeof(out), &err),
-               false);
-    check_str("addr_normalize_domain err", "example.com", err, "name too long");
-    check_str("addr_normalize_domain out", "example.com", out, "");
-    check_bool("addr_normalize_domain", "ex.com",
-               addr_normalize_domain("ex.com", 6, out, sizeof(out), NULL),
-               true);
-    check_str("addr_normalize_domain", "ex.com", out, "ex.com");
+    check_bool_in("addr_normalize_domain", "example.com",
+                  addr_normalize_domain("example.com", 11, out, sizeof(out),
+                                        &err), false);
+    check_str_in("addr_normalize_domain err", "example.com", err,
+                 "name too long");
+    check_str_in("addr_normalize_domain out", "example.com", out, "");
+    check_bool_in("addr_normalize_domain", "ex.com",
+                  addr_normalize_domain("ex.com", 6, out, sizeof(out), NULL),
+                  true);
+    check_str_in("addr_normalize_domain", "ex.com", out, "ex.com");
 }
 
 /* A huge input is refused without reading past len. */
@@ -141,11 +125,11 @@ t_normalize_domain_huge(void **state)
     memset(big, 'a', sizeof(big));
     for (size_t i = 10; i < sizeof(big); i += 10)
         big[i] = '.';
-    check_bool("addr_normalize_domain", "(5000 octets)",
-               addr_normalize_domain(big, sizeof(big), out, sizeof(out), &err),
-               false);
-    check_str("addr_normalize_domain err", "(5000 octets)", err,
-              "name too long");
+    check_bool_in("addr_normalize_domain", "(5000 octets)",
+                  addr_normalize_domain(big, sizeof(big), out, sizeof(out),
+                                        &err), false);
+    check_str_in("addr_normalize_domain err", "(5000 octets)", err,
+                 "name too long");
 }
 
 static const struct norm_case pattern_cases[] = {
@@ -176,16 +160,12 @@ static void
 t_normalize_pattern(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(pattern_cases) / sizeof(pattern_cases[0]);
-         i++) {
+    for (size_t i = 0; i < ARRAY_LEN(pattern_cases); i++) {
         const struct norm_case *c = &pattern_cases[i];
         char out[ADDR_DOMAIN_MAX];
         const char *err = NULL;
         bool ok = addr_normalize_pattern(c->in, out, sizeof(out), &err);
-        check_bool("addr_normalize_pattern", c->in, ok, c->want != NULL);
-        check_str("addr_normalize_pattern", c->in, ok ? out : NULL, c->want);
-        check_str("addr_normalize_pattern err", c->in, ok ? NULL : err,
-                  c->err);
+        check_norm("addr_normalize_pattern", c, ok, out, err);
     }
 }
 
@@ -265,17 +245,17 @@ static void
 t_parse_path(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_LEN(path_cases); i++) {
         const struct path_case *c = &path_cases[i];
         struct addr_path p;
         bool ok = addr_parse_path(c->in, &p);
-        check_bool("addr_parse_path", c->in, ok, c->ok);
+        check_bool_in("addr_parse_path", c->in, ok, c->ok);
         if (!ok)
             continue;
-        check_bool("addr_parse_path null_path", c->in, p.null_path,
-                   c->null_path);
-        check_str("addr_parse_path address", c->in, p.address, c->address);
-        check_str("addr_parse_path domain", c->in, p.domain, c->domain);
+        check_bool_in("addr_parse_path null_path", c->in, p.null_path,
+                      c->null_path);
+        check_str_in("addr_parse_path address", c->in, p.address, c->address);
+        check_str_in("addr_parse_path domain", c->in, p.domain, c->domain);
     }
 }
 
@@ -287,29 +267,30 @@ t_parse_path_hostile(void **state)
     struct addr_path p;
 
     (void)state;
-    check_bool("addr_parse_path", "(NULL)", addr_parse_path(NULL, &p), false);
-    check_bool("addr_parse_path out", "(NULL out)",
-               addr_parse_path("<a@b.c>", NULL), false);
+    check_bool_in("addr_parse_path", "(NULL)", addr_parse_path(NULL, &p),
+                  false);
+    check_bool_in("addr_parse_path out", "(NULL out)",
+                  addr_parse_path("<a@b.c>", NULL), false);
 
     /* A local part that does not fit ADDR_MAX. */
     memset(big, 'a', 700);
     memcpy(big + 700, "@b.c", 5);
-    check_bool("addr_parse_path", "(700-octet local part)",
-               addr_parse_path(big, &p), false);
+    check_bool_in("addr_parse_path", "(700-octet local part)",
+                  addr_parse_path(big, &p), false);
 
     /* Far over any limit, and not terminated by '>'. */
     memset(big, '<', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    check_bool("addr_parse_path", "(4095 x '<')", addr_parse_path(big, &p),
-               false);
+    check_bool_in("addr_parse_path", "(4095 x '<')", addr_parse_path(big, &p),
+                  false);
 
     /* A 2000-octet route in front of a valid mailbox. */
     big[0] = '<';
     big[1] = '@';
     memset(big + 2, 'r', 2000);
     memcpy(big + 2002, ":a@b.c>", 8);
-    check_bool("addr_parse_path", "(2000-octet route)",
-               addr_parse_path(big, &p), false);
+    check_bool_in("addr_parse_path", "(2000-octet route)",
+                  addr_parse_path(big, &p), false);
 }
 
 static const struct norm_case address_cases[] = {
@@ -334,16 +315,12 @@ static void
 t_normalize_address(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(address_cases) / sizeof(address_cases[0]);
-         i++) {
+    for (size_t i = 0; i < ARRAY_LEN(address_cases); i++) {
         const struct norm_case *c = &address_cases[i];
         char out[ADDR_MAX];
         const char *err = NULL;
         bool ok = addr_normalize_address(c->in, out, sizeof(out), &err);
-        check_bool("addr_normalize_address", c->in, ok, c->want != NULL);
-        check_str("addr_normalize_address", c->in, ok ? out : NULL, c->want);
-        check_str("addr_normalize_address err", c->in, ok ? NULL : err,
-                  c->err);
+        check_norm("addr_normalize_address", c, ok, out, err);
     }
 }
 
@@ -355,12 +332,13 @@ t_path_matches_address(void **state)
     char norm[ADDR_MAX];
 
     (void)state;
-    check_bool("addr_parse_path", "<Admin@Bücher.Example.>",
-               addr_parse_path("<Admin@Bücher.Example.>", &p), true);
-    check_bool("addr_normalize_address", "ADMIN@bücher.example",
-               addr_normalize_address("ADMIN@bücher.example", norm,
-                                      sizeof(norm), NULL), true);
-    check_str("path vs address", "<Admin@Bücher.Example.>", p.address, norm);
+    check_bool_in("addr_parse_path", "<Admin@Bücher.Example.>",
+                  addr_parse_path("<Admin@Bücher.Example.>", &p), true);
+    check_bool_in("addr_normalize_address", "ADMIN@bücher.example",
+                  addr_normalize_address("ADMIN@bücher.example", norm,
+                                         sizeof(norm), NULL), true);
+    check_str_in("path vs address", "<Admin@Bücher.Example.>", p.address,
+                 norm);
 }
 
 /* A too-small buffer for addr_normalize_address is an error. */
@@ -371,12 +349,12 @@ t_normalize_address_small_buffer(void **state)
     const char *err = NULL;
 
     (void)state;
-    check_bool("addr_normalize_address", "ab@cd.ef",
-               addr_normalize_address("ab@cd.ef", out, sizeof(out), &err),
-               false);
-    check_str("addr_normalize_address err", "ab@cd.ef", err,
-              "address too long");
-    check_str("addr_normalize_address out", "ab@cd.ef", out, "");
+    check_bool_in("addr_normalize_address", "ab@cd.ef",
+                  addr_normalize_address("ab@cd.ef", out, sizeof(out), &err),
+                  false);
+    check_str_in("addr_normalize_address err", "ab@cd.ef", err,
+                 "address too long");
+    check_str_in("addr_normalize_address out", "ab@cd.ef", out, "");
 }
 
 int

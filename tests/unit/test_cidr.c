@@ -4,42 +4,12 @@
  * clients, /0, /32, /128, overlapping prefixes, deduplication, 100,000
  * prefixes). Table-driven; ids are compared as sets with exact counts.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <cmocka.h>
 
 #include "cidr.h"
-
-#define END UINT32_MAX
-#define MAXIDS 16
-
-/* Fail with "got X, want Y" when two optional strings differ. */
-static void
-check_str(const char *what, const char *in, const char *got, const char *want)
-{
-    if (got == NULL && want == NULL)
-        return;
-    if (got == NULL || want == NULL || strcmp(got, want) != 0)
-        fail_msg("%s(\"%s\"): got \"%s\", want \"%s\"", what, in,
-                 got ? got : "(null)", want ? want : "(null)");
-}
-
-/* Fail with "got X, want Y" when two booleans differ. */
-static void
-check_bool(const char *what, const char *in, bool got, bool want)
-{
-    if (got != want)
-        fail_msg("%s(\"%s\"): got %s, want %s", what, in,
-                 got ? "true" : "false", want ? "true" : "false");
-}
+#include "testutil.h"
 
 struct ip_case {
     const char *in;
@@ -90,16 +60,16 @@ static void
 t_ip_parse(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(ip_cases) / sizeof(ip_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_LEN(ip_cases); i++) {
         struct ip_addr ip;
         char text[64];
         bool ok = ip_parse(ip_cases[i].in, &ip);
-        check_bool("ip_parse", ip_cases[i].in, ok, ip_cases[i].want != NULL);
+        check_bool_in("ip_parse", ip_cases[i].in, ok, ip_cases[i].want != NULL);
         if (!ok)
             continue;
         ip_format(&ip, text, sizeof(text));
-        check_str("ip_format(ip_parse)", ip_cases[i].in, text,
-                  ip_cases[i].want);
+        check_str_in("ip_format(ip_parse)", ip_cases[i].in, text,
+                     ip_cases[i].want);
     }
 }
 
@@ -125,41 +95,42 @@ t_ip_bytes(void **state)
     assert_false(ip_parse(big, &ip));
 }
 
+/* The address in, of family, goes through ip_from_sockaddr to want. */
+static void
+check_from_sockaddr(int family, const char *in, const char *want)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    void *addr = family == AF_INET ? (void *)&sin->sin_addr :
+        (void *)&sin6->sin6_addr;
+    struct ip_addr ip;
+    char what[64], text[64];
+
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_family = (sa_family_t)family;
+    if (family == AF_INET)
+        sin->sin_port = htons(25);
+    snprintf(what, sizeof(what), "%s %s",
+             family == AF_INET ? "AF_INET" : "AF_INET6", in);
+    check_int_in("inet_pton", what, inet_pton(family, in, addr), 1);
+    check_bool_in("ip_from_sockaddr", what,
+                  ip_from_sockaddr((struct sockaddr *)&ss, &ip), true);
+    ip_format(&ip, text, sizeof(text));
+    check_str_in("ip_from_sockaddr", what, text, want);
+}
+
 /* ip_from_sockaddr for AF_INET, AF_INET6, and anything else. */
 static void
 t_ip_from_sockaddr(void **state)
 {
-    struct sockaddr_in sin;
-    struct sockaddr_in6 sin6;
     struct sockaddr_un sun;
     struct ip_addr ip;
-    char text[64];
 
     (void)state;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(25);
-    assert_int_equal(inet_pton(AF_INET, "198.51.100.3", &sin.sin_addr), 1);
-    assert_true(ip_from_sockaddr((struct sockaddr *)&sin, &ip));
-    ip_format(&ip, text, sizeof(text));
-    check_str("ip_from_sockaddr", "AF_INET 198.51.100.3", text,
-              "198.51.100.3");
-
-    memset(&sin6, 0, sizeof(sin6));
-    sin6.sin6_family = AF_INET6;
-    assert_int_equal(inet_pton(AF_INET6, "2001:db8::25", &sin6.sin6_addr), 1);
-    assert_true(ip_from_sockaddr((struct sockaddr *)&sin6, &ip));
-    ip_format(&ip, text, sizeof(text));
-    check_str("ip_from_sockaddr", "AF_INET6 2001:db8::25", text,
-              "2001:db8::25");
-
-    assert_int_equal(inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr),
-                     1);
-    assert_true(ip_from_sockaddr((struct sockaddr *)&sin6, &ip));
-    ip_format(&ip, text, sizeof(text));
-    check_str("ip_from_sockaddr", "AF_INET6 ::ffff:10.1.2.3", text,
-              "10.1.2.3");
-
+    check_from_sockaddr(AF_INET, "198.51.100.3", "198.51.100.3");
+    check_from_sockaddr(AF_INET6, "2001:db8::25", "2001:db8::25");
+    check_from_sockaddr(AF_INET6, "::ffff:10.1.2.3", "10.1.2.3");
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     assert_false(ip_from_sockaddr((struct sockaddr *)&sun, &ip));
@@ -177,9 +148,9 @@ t_ip_format_small(void **state)
     assert_true(ip_parse("192.0.2.7", &ip));
     memset(text, 'x', sizeof(text));
     ip_format(&ip, text, sizeof(text));
-    check_str("ip_format", "192.0.2.7 into 6 octets", text, "192.0");
+    check_str_in("ip_format", "192.0.2.7 into 6 octets", text, "192.0");
     ip_format(NULL, text, sizeof(text));
-    check_str("ip_format", "NULL", text, "");
+    check_str_in("ip_format", "NULL", text, "");
 }
 
 struct cidr_case {
@@ -230,72 +201,23 @@ static void
 t_cidr_parse(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(cidr_cases) / sizeof(cidr_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_LEN(cidr_cases); i++) {
         const struct cidr_case *c = &cidr_cases[i];
         struct cidr p;
         const char *err = NULL;
         char text[64];
         bool ok = cidr_parse(c->in, &p, &err);
-        check_bool("cidr_parse", c->in, ok, c->addr != NULL);
+        check_bool_in("cidr_parse", c->in, ok, c->addr != NULL);
         if (!ok) {
-            check_str("cidr_parse err", c->in, err, c->err);
+            check_str_in("cidr_parse err", c->in, err, c->err);
             continue;
         }
         ip_format(&p.addr, text, sizeof(text));
-        check_str("cidr_parse addr", c->in, text, c->addr);
+        check_str_in("cidr_parse addr", c->in, text, c->addr);
         if (p.prefix_len != c->len)
             fail_msg("cidr_parse(\"%s\") prefix_len: got %u, want %u", c->in,
                      p.prefix_len, c->len);
     }
-}
-
-/* Ascending order for qsort. */
-static int
-cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Print n ids as "{1,2}" into buf. */
-static const char *
-fmt_ids(char *buf, size_t bufsz, const uint32_t *ids, size_t n)
-{
-    size_t pos = (size_t)snprintf(buf, bufsz, "{");
-
-    for (size_t i = 0; i < n && i < MAXIDS && pos < bufsz; i++)
-        pos += (size_t)snprintf(buf + pos, bufsz - pos, "%s%u", i ? "," : "",
-                                (unsigned)ids[i]);
-    if (pos < bufsz)
-        snprintf(buf + pos, bufsz - pos, "}");
-    return buf;
-}
-
-/* Look ip up and compare with the END-terminated want list, as sets. */
-static void
-check_lookup(const struct cidr_table *t, const char *ipstr,
-             const uint32_t *want_in)
-{
-    struct ip_addr ip;
-    uint32_t got[MAXIDS], want[MAXIDS];
-    size_t n, nwant = 0;
-    char gbuf[256], wbuf[256];
-
-    if (!ip_parse(ipstr, &ip))
-        fail_msg("ip_parse(\"%s\"): got false, want true", ipstr);
-    n = cidr_table_lookup(t, &ip, got, MAXIDS);
-    while (want_in[nwant] != END)
-        nwant++;
-    memcpy(want, want_in, nwant * sizeof(*want));
-    if (n == nwant) {
-        qsort(got, n, sizeof(*got), cmp_u32);
-        qsort(want, nwant, sizeof(*want), cmp_u32);
-    }
-    if (n != nwant || memcmp(got, want, n * sizeof(*got)) != 0)
-        fail_msg("cidr_table_lookup(\"%s\"): got %zu %s, want %zu %s", ipstr,
-                 n, fmt_ids(gbuf, sizeof(gbuf), got, n), nwant,
-                 fmt_ids(wbuf, sizeof(wbuf), want, nwant));
 }
 
 struct prefix_entry {
@@ -338,41 +260,51 @@ static const struct prefix_entry overlap_entries[] = {
     { "192.0.2.0/24", 0 },    /* same prefix and id again: no-op */
 };
 
-static const struct {
+/* An address and the ids its lookup must find, as a set. */
+struct lookup_case {
     const char *ip;
-    uint32_t want[MAXIDS];
-} overlap_cases[] = {
-    { "192.0.2.7", { 0, 10, 2, 3, 7, END } },
-    { "192.0.2.6", { 0, 10, 3, 7, END } },
-    { "192.0.2.128", { 0, 10, 1, 3, 7, END } },
-    { "192.0.2.255", { 0, 10, 1, 3, 7, END } },
-    { "192.0.3.1", { 3, 7, END } },
-    { "::ffff:192.0.2.7", { 0, 10, 2, 3, 7, END } },
-    { "IPv6:::ffff:192.0.2.200", { 0, 10, 1, 3, 7, END } },
-    { "[192.0.2.7]", { 0, 10, 2, 3, 7, END } },
-    { "2001:db8:1::1", { 4, 5, 6, 7, END } },
-    { "IPv6:2001:db8:1::2", { 4, 5, 7, END } },
-    { "2001:db8:2::1", { 4, 7, END } },
-    { "2001:db9::1", { 7, END } },
-    { "::1", { 7, END } },
-    { "198.51.100.9", { 8, 3, 7, END } },
-    { "203.0.113.9", { 8, 3, 7, END } },
-    { "10.1.2.3", { 9, 3, 7, END } },    /* two prefixes, one id */
-    { "10.2.0.1", { 9, 3, 7, END } },
+    uint32_t want[IDS_MAX];
+};
+
+/* Look every case up in t. */
+static void
+check_lookups(const struct cidr_table *t, const struct lookup_case *cases,
+              size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        check_cidr_lookup("cidr_table_lookup", t, cases[i].ip,
+                          cases[i].want);
+}
+
+static const struct lookup_case overlap_cases[] = {
+    { "192.0.2.7", { 0, 10, 2, 3, 7, IDS_END } },
+    { "192.0.2.6", { 0, 10, 3, 7, IDS_END } },
+    { "192.0.2.128", { 0, 10, 1, 3, 7, IDS_END } },
+    { "192.0.2.255", { 0, 10, 1, 3, 7, IDS_END } },
+    { "192.0.3.1", { 3, 7, IDS_END } },
+    { "::ffff:192.0.2.7", { 0, 10, 2, 3, 7, IDS_END } },
+    { "IPv6:::ffff:192.0.2.200", { 0, 10, 1, 3, 7, IDS_END } },
+    { "[192.0.2.7]", { 0, 10, 2, 3, 7, IDS_END } },
+    { "2001:db8:1::1", { 4, 5, 6, 7, IDS_END } },
+    { "IPv6:2001:db8:1::2", { 4, 5, 7, IDS_END } },
+    { "2001:db8:2::1", { 4, 7, IDS_END } },
+    { "2001:db9::1", { 7, IDS_END } },
+    { "::1", { 7, IDS_END } },
+    { "198.51.100.9", { 8, 3, 7, IDS_END } },
+    { "203.0.113.9", { 8, 3, 7, IDS_END } },
+    { "10.1.2.3", { 9, 3, 7, IDS_END } },    /* two prefixes, one id */
+    { "10.2.0.1", { 9, 3, 7, IDS_END } },
 };
 
 /* Overlapping v4 and v6 prefixes, /0, /32, /128, deduplication. */
 static void
 t_table_overlap(void **state)
 {
-    struct cidr_table *t = build(overlap_entries, sizeof(overlap_entries) /
-                                 sizeof(overlap_entries[0]));
+    struct cidr_table *t = build(overlap_entries, ARRAY_LEN(overlap_entries));
 
     (void)state;
     assert_int_equal(cidr_table_size(t), 12);
-    for (size_t i = 0; i < sizeof(overlap_cases) / sizeof(overlap_cases[0]);
-         i++)
-        check_lookup(t, overlap_cases[i].ip, overlap_cases[i].want);
+    check_lookups(t, overlap_cases, ARRAY_LEN(overlap_cases));
     cidr_table_free(t);
 }
 
@@ -384,25 +316,27 @@ t_table_zero_lengths(void **state)
     static const struct prefix_entry v6[] = {
         { "2001:db8::/32", 2 }, { "192.0.2.7/32", 3 }, { "::1", 4 },
     };
-    static const uint32_t one[] = { 1, END }, none[] = { END };
-    static const uint32_t two[] = { 2, END }, three[] = { 3, END };
-    static const uint32_t four[] = { 4, END };
-    struct cidr_table *t = build(v4all, 1);
+    static const struct lookup_case v4all_cases[] = {
+        { "8.8.8.8", { 1, IDS_END } },
+        { "::ffff:8.8.8.8", { 1, IDS_END } },
+        { "2001:db8::1", { IDS_END } },
+        { "::", { IDS_END } },
+    };
+    static const struct lookup_case v6_cases[] = {
+        { "2001:db8:ffff::1", { 2, IDS_END } },
+        { "2001:db9::", { IDS_END } },
+        { "192.0.2.7", { 3, IDS_END } },
+        { "192.0.2.8", { IDS_END } },
+        { "::1", { 4, IDS_END } },
+        { "::2", { IDS_END } },
+    };
+    struct cidr_table *t = build(v4all, ARRAY_LEN(v4all));
 
     (void)state;
-    check_lookup(t, "8.8.8.8", one);
-    check_lookup(t, "::ffff:8.8.8.8", one);
-    check_lookup(t, "2001:db8::1", none);
-    check_lookup(t, "::", none);
+    check_lookups(t, v4all_cases, ARRAY_LEN(v4all_cases));
     cidr_table_free(t);
-
-    t = build(v6, 3);
-    check_lookup(t, "2001:db8:ffff::1", two);
-    check_lookup(t, "2001:db9::", none);
-    check_lookup(t, "192.0.2.7", three);
-    check_lookup(t, "192.0.2.8", none);
-    check_lookup(t, "::1", four);
-    check_lookup(t, "::2", none);
+    t = build(v6, ARRAY_LEN(v6));
+    check_lookups(t, v6_cases, ARRAY_LEN(v6_cases));
     cidr_table_free(t);
 }
 
@@ -410,17 +344,16 @@ t_table_zero_lengths(void **state)
 static void
 t_table_truncation(void **state)
 {
-    struct cidr_table *t = build(overlap_entries, sizeof(overlap_entries) /
-                                 sizeof(overlap_entries[0]));
+    struct cidr_table *t = build(overlap_entries, ARRAY_LEN(overlap_entries));
     struct ip_addr ip;
-    uint32_t ids[3] = { END, END, END };
+    uint32_t ids[3] = { IDS_END, IDS_END, IDS_END };
 
     (void)state;
     assert_true(ip_parse("192.0.2.7", &ip));
     assert_int_equal(cidr_table_lookup(t, &ip, ids, 2), 5);
     assert_int_equal(ids[0], 2);   /* the /32 */
     assert_int_equal(ids[1], 0);   /* the /24, first id */
-    assert_int_equal(ids[2], END);
+    assert_int_equal(ids[2], IDS_END);
     assert_int_equal(cidr_table_lookup(t, &ip, NULL, 0), 5);
     assert_int_equal(cidr_table_lookup(NULL, &ip, ids, 2), 0);
     assert_int_equal(cidr_table_lookup(t, NULL, ids, 2), 0);
@@ -433,7 +366,7 @@ t_table_add_edges(void **state)
 {
     struct cidr_table *t = cidr_table_new();
     struct cidr p;
-    static const uint32_t want[] = { 6, END };
+    static const uint32_t want[] = { 6, IDS_END };
 
     (void)state;
     assert_non_null(t);
@@ -445,7 +378,7 @@ t_table_add_edges(void **state)
     p.prefix_len = 120;
     assert_true(cidr_table_add(t, &p, 6));
     assert_int_equal(cidr_table_size(t), 1);
-    check_lookup(t, "192.0.2.200", want);
+    check_cidr_lookup("cidr_table_lookup", t, "192.0.2.200", want);
     assert_int_equal(cidr_table_size(NULL), 0);
     cidr_table_free(t);
     cidr_table_free(NULL);
@@ -474,18 +407,18 @@ t_table_many(void **state)
     }
     assert_int_equal(cidr_table_size(t), 2 * N);
     for (uint32_t i = 0; i < N; i++) {
-        uint32_t want[] = { i, END }, wantv6[] = { N + i, END };
+        uint32_t want[] = { i, IDS_END }, wantv6[] = { N + i, IDS_END };
         snprintf(text, sizeof(text), "10.%u.%u.%u", i >> 16, (i >> 8) & 255,
                  i & 255);
-        check_lookup(t, text, want);
+        check_cidr_lookup("cidr_table_lookup", t, text, want);
         snprintf(text, sizeof(text), "2001:%x:%x:ffff::1", 0xd00 + (i >> 16),
                  i & 0xffff);
-        check_lookup(t, text, wantv6);
+        check_cidr_lookup("cidr_table_lookup", t, text, wantv6);
     }
     {
-        static const uint32_t none[] = { END };
-        check_lookup(t, "10.255.0.1", none);
-        check_lookup(t, "2001:db9::1", none);
+        static const uint32_t none[] = { IDS_END };
+        check_cidr_lookup("cidr_table_lookup", t, "10.255.0.1", none);
+        check_cidr_lookup("cidr_table_lookup", t, "2001:db9::1", none);
     }
     cidr_table_free(t);
 }

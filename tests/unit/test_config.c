@@ -5,78 +5,13 @@
  * or the parsed values and compiled tables. The shipped conf/forcetls.conf
  * must load too.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <locale.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <syslog.h>
-#include <unistd.h>
-#include <cmocka.h>
 
 #include "cidr.h"
-/* By path: "config.h" alone finds autoconf's build-aux/config.h first. */
 #include "config.h"
 #include "domain_table.h"
-
-/* A file name for the case being run (removed after loading). */
-static char tmp_path[256];
-
-/* Write text to a fresh temporary file; its name is in tmp_path. */
-static void write_tmp(const char *text)
-{
-    const char *dir = getenv("TMPDIR");
-    size_t len = strlen(text);
-    int fd;
-
-    snprintf(tmp_path, sizeof tmp_path, "%s/forcetls-test-XXXXXX",
-             dir != NULL && dir[0] != '\0' ? dir : "/tmp");
-    fd = mkstemp(tmp_path);
-    if (fd < 0)
-        fail_msg("mkstemp(%s) failed", tmp_path);
-    if (write(fd, text, len) != (ssize_t)len)
-        fail_msg("write(%s) failed", tmp_path);
-    close(fd);
-}
-
-/* Load text as a configuration file; err receives the error. */
-static struct config *load_text(const char *text, struct config_error *err)
-{
-    struct config *cfg;
-
-    write_tmp(text);
-    cfg = config_load(tmp_path, err);
-    unlink(tmp_path);
-    return cfg;
-}
-
-/* Load text that must be valid. */
-static struct config *load_ok(const char *text)
-{
-    struct config_error err;
-    struct config *cfg = load_text(text, &err);
-
-    if (cfg == NULL)
-        fail_msg("load: got error \"%s\", want success", err.text);
-    return cfg;
-}
-
-static void check_str(const char *what, const char *got, const char *want)
-{
-    if ((got == NULL) != (want == NULL) ||
-        (got != NULL && strcmp(got, want) != 0))
-        fail_msg("%s: got \"%s\", want \"%s\"", what, got ? got : "(null)",
-                 want ? want : "(null)");
-}
-
-static void check_int(const char *what, long long got, long long want)
-{
-    if (got != want)
-        fail_msg("%s: got %lld, want %lld", what, got, want);
-}
+#include "testutil.h"
 
 /* ---- Errors: one row per rule ---- */
 
@@ -375,14 +310,14 @@ static void run_error_case(void **state)
 {
     const struct error_case *c = *state;
     struct config_error err;
-    struct config *cfg = load_text(c->text, &err);
-    char prefix[300];
+    char path[256], prefix[300];
+    struct config *cfg = load_text(c->text, &err, path, sizeof path);
 
     if (cfg != NULL) {
         config_free(cfg);
         fail_msg("%s: got success, want error \"%s\"", c->name, c->want);
     }
-    snprintf(prefix, sizeof prefix, "%s:%d: ", tmp_path, c->line);
+    snprintf(prefix, sizeof prefix, "%s:%d: ", path, c->line);
     if (strncmp(err.text, prefix, strlen(prefix)) != 0)
         fail_msg("%s: got \"%s\", want prefix \"%s\"", c->name, err.text, prefix);
     if (strstr(err.text, c->want) == NULL)
@@ -410,10 +345,9 @@ static void test_error_in_include(void **state)
     struct config *cfg;
 
     (void)state;
-    write_tmp("\n\nmin_tls_version = \"TLSv2\";\n");
-    snprintf(inc, sizeof inc, "%s", tmp_path);
+    write_tmp(inc, sizeof inc, "\n\nmin_tls_version = \"TLSv2\";\n");
     snprintf(text, sizeof text, "log_all = true;\n@include \"%s\"\n", inc);
-    cfg = load_text(text, &err);
+    cfg = load_text(text, &err, NULL, 0);
     unlink(inc);
     assert_null(cfg);
     snprintf(want, sizeof want, "%s:3: min_tls_version: \"TLSv2\"", inc);
@@ -531,8 +465,8 @@ static void test_inbound_values(void **state)
         "    tls_sender_certificate_names = [ \"mail.contoso.example\" ]; }\n"
         ");\n");
     const struct inbound_connector *c = &cfg->inbound[0];
-    uint32_t ids[4];
-    struct ip_addr ip;
+    static const uint32_t id0[] = { 0, IDS_END }, id01[] = { 0, 1, IDS_END };
+    static const uint32_t none[] = { IDS_END };
 
     (void)state;
     check_int("inbound_count", (long long)cfg->inbound_count, 2);
@@ -553,30 +487,20 @@ static void test_inbound_values(void **state)
     check_str("reject_text", c->reject_text, "Use TLS, please (100%)");
     check_int("c2 line", cfg->inbound[1].line, 12);
 
-    check_int("by_domain a.b.contoso.example",
-              (long long)domain_table_match(cfg->inbound_by_domain,
-                                            "a.b.contoso.example", ids, 4), 1);
-    check_int("by_domain id", ids[0], 0);
-    check_int("by_domain other.example",
-              (long long)domain_table_match(cfg->inbound_by_domain,
-                                            "other.example", ids, 4), 0);
-    assert_true(ip_parse("192.0.2.200", &ip));
-    check_int("by_ip 192.0.2.200",
-              (long long)cidr_table_lookup(cfg->inbound_by_ip, &ip, ids, 4), 2);
-    assert_true(ip_parse("2001:db8::5", &ip));
-    check_int("by_ip 2001:db8::5",
-              (long long)cidr_table_lookup(cfg->inbound_by_ip, &ip, ids, 4), 1);
-    check_int("by_ip id", ids[0], 0);
+    check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
+                        "a.b.contoso.example", id0);
+    check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
+                        "other.example", none);
+    check_cidr_lookup("by_ip", cfg->inbound_by_ip, "192.0.2.200", id01);
+    check_cidr_lookup("by_ip", cfg->inbound_by_ip, "2001:db8::5", id0);
     /* A certificate name may be shared by partners of one provider. */
-    check_int("by_cert mail.contoso.example",
-              (long long)domain_table_match_cert(cfg->inbound_by_cert_name,
-                                                 "mail.contoso.example", ids, 4), 2);
-    check_int("by_cert x.c.example",
-              (long long)domain_table_match_cert(cfg->inbound_by_cert_name,
-                                                 "x.c.example", ids, 4), 1);
-    check_int("by_cert x.y.c.example (one label only)",
-              (long long)domain_table_match_cert(cfg->inbound_by_cert_name,
-                                                 "x.y.c.example", ids, 4), 0);
+    check_domain_lookup("by_cert", domain_table_match_cert,
+                        cfg->inbound_by_cert_name, "mail.contoso.example", id01);
+    check_domain_lookup("by_cert", domain_table_match_cert,
+                        cfg->inbound_by_cert_name, "x.c.example", id0);
+    /* "*." is one label only. */
+    check_domain_lookup("by_cert", domain_table_match_cert,
+                        cfg->inbound_by_cert_name, "x.y.c.example", none);
     config_free(cfg);
 }
 
@@ -619,7 +543,7 @@ static void test_outbound_values(void **state)
         "mx.fabrikam.example:2525", "relay.fabrikam.example",
         "[2001:db8::1]:587", "[192.0.2.9]",
     };
-    uint32_t ids[4];
+    static const uint32_t id0[] = { 0, IDS_END };
     char text[300];
 
     (void)state;
@@ -638,14 +562,12 @@ static void test_outbound_values(void **state)
     for (size_t i = 0; i < 6; i++) {
         config_smart_host_text(&c->smart_hosts[i], text, sizeof text);
         check_str("config_smart_host_text", text, keys[i]);
-        if (domain_table_get(cfg->outbound_by_nexthop, keys[i], ids, 4) != 1 ||
-            ids[0] != 0)
-            fail_msg("outbound_by_nexthop %s: got no id 0, want id 0", keys[i]);
+        check_domain_lookup("outbound_by_nexthop", domain_table_get,
+                            cfg->outbound_by_nexthop, keys[i], id0);
     }
     check_int("nexthop size", (long long)domain_table_size(cfg->outbound_by_nexthop), 6);
-    check_int("by_domain a.fabrikam.example",
-              (long long)domain_table_match(cfg->outbound_by_domain,
-                                            "a.fabrikam.example", ids, 4), 1);
+    check_domain_lookup("by_domain", domain_table_match, cfg->outbound_by_domain,
+                        "a.fabrikam.example", id0);
     config_free(cfg);
 }
 
@@ -664,7 +586,7 @@ static void test_allowed_overlaps(void **state)
         "  { name = \"q\"; recipient_domains = [ \"q.example\" ];\n"
         "    smart_hosts = [ \"[relay.example]:25\" ]; }\n"
         ");\n");
-    uint32_t ids[4];
+    static const uint32_t id01[] = { 0, 1, IDS_END };
 
     (void)state;
     check_int("inbound_count", (long long)cfg->inbound_count, 3);
@@ -672,12 +594,10 @@ static void test_allowed_overlaps(void **state)
               (long long)cfg->inbound[0].sender_domains.count, 2);
     check_str("sender_domains[1]", cfg->inbound[0].sender_domains.items[1],
               "*.p.example");
-    check_int("by_domain x.p.example",
-              (long long)domain_table_match(cfg->inbound_by_domain, "x.p.example",
-                                            ids, 4), 2);
-    check_int("shared smart host ids",
-              (long long)domain_table_get(cfg->outbound_by_nexthop,
-                                          "[relay.example]:25", ids, 4), 2);
+    check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
+                        "x.p.example", id01);
+    check_domain_lookup("shared smart host ids", domain_table_get,
+                        cfg->outbound_by_nexthop, "[relay.example]:25", id01);
     check_int("outbound_count", (long long)cfg->outbound_count, 2);
     config_free(cfg);
 }
@@ -745,7 +665,7 @@ static void test_many_connectors(void **state)
     size_t size = (size_t)N * 96 + 64, used = 0;
     char *text = malloc(size);
     struct config *cfg;
-    uint32_t ids[2];
+    static const uint32_t last[] = { N - 1, IDS_END };
 
     (void)state;
     assert_non_null(text);
@@ -758,10 +678,8 @@ static void test_many_connectors(void **state)
     cfg = load_ok(text);
     free(text);
     check_int("inbound_count", (long long)cfg->inbound_count, N);
-    check_int("by_domain d19999.example",
-              (long long)domain_table_match(cfg->inbound_by_domain,
-                                            "d19999.example", ids, 2), 1);
-    check_int("id", ids[0], N - 1);
+    check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
+                        "d19999.example", last);
     config_free(cfg);
 }
 
@@ -805,12 +723,9 @@ static void test_socket_valid(void **state)
     const char *why;
 
     (void)state;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        bool got = config_socket_valid(cases[i].spec, &why);
-        if (got != cases[i].ok)
-            fail_msg("config_socket_valid(\"%s\"): got %d, want %d",
-                     cases[i].spec, got, cases[i].ok);
-    }
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+        check_bool_in("config_socket_valid", cases[i].spec,
+                      config_socket_valid(cases[i].spec, &why), cases[i].ok);
 }
 
 /* Collects warnings for test_environment. */
@@ -880,7 +795,7 @@ static void test_locale_independent(void **state)
     struct config_error err;
 
     (void)state;
-    for (size_t i = 0; got == NULL && i < sizeof locales / sizeof locales[0]; i++)
+    for (size_t i = 0; got == NULL && i < ARRAY_LEN(locales); i++)
         got = setlocale(LC_ALL, locales[i]);
     /* cmocka's TAP output marks skip() as "not ok": run in "C" instead. */
     if (got == NULL)
@@ -888,7 +803,7 @@ static void test_locale_independent(void **state)
     cfg = load_text("syslog_facility = \"MAIL\"; default_action = \"MONITOR\";\n"
                     "min_tls_version = \"TLSV1.1\";\n"
                     "inbound = ( { name = \"MAIL-IN\"; sender_domains = [ \"MAIL.EXAMPLE\" ];\n"
-                    "  min_cipher_bits = 128; } );\n", &err);
+                    "  min_cipher_bits = 128; } );\n", &err, NULL, 0);
     setlocale(LC_ALL, "C");
     if (cfg == NULL)
         fail_msg("locale %s: got \"%s\", want success", got ? got : "C",
@@ -908,8 +823,8 @@ static void test_free_null(void **state)
     config_free(NULL);
 }
 
-#define N_ERRORS (sizeof error_cases / sizeof error_cases[0])
-#define N_FIXED (sizeof fixed / sizeof fixed[0])
+#define N_ERRORS ARRAY_LEN(error_cases)
+#define N_FIXED ARRAY_LEN(fixed)
 
 static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_missing_file),

@@ -5,20 +5,9 @@
  * reporting, and correctness with 100,000 keys. Table-driven; ids are
  * compared as sets with exact counts.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
 #include "addr.h"
 #include "domain_table.h"
-
-#define END UINT32_MAX
-#define MAXIDS 16
+#include "testutil.h"
 
 struct entry {
     const char *key;
@@ -27,58 +16,17 @@ struct entry {
 
 struct match_case {
     const char *name;
-    uint32_t want[MAXIDS];  /* terminated by END */
+    uint32_t want[IDS_MAX];  /* terminated by IDS_END */
 };
 
-/* Ascending order for qsort. */
-static int
-cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Print up to n ids as "{1,2,3}" into buf. */
-static const char *
-fmt_ids(char *buf, size_t bufsz, const uint32_t *ids, size_t n)
-{
-    size_t pos = 0;
-
-    pos += (size_t)snprintf(buf, bufsz, "{");
-    for (size_t i = 0; i < n && pos < bufsz; i++)
-        pos += (size_t)snprintf(buf + pos, bufsz - pos, "%s%u", i ? "," : "",
-                                (unsigned)ids[i]);
-    if (pos < bufsz)
-        snprintf(buf + pos, bufsz - pos, "}");
-    return buf;
-}
-
-/* Compare the found ids with the END-terminated want list, as sets. */
+/* Every row of a match_case table through fn. */
 static void
-check_ids(const char *what, const char *name, const uint32_t *got, size_t ngot,
-          const uint32_t *want_in)
+check_cases(const char *what, domain_lookup_fn *fn,
+            const struct domain_table *t, const struct match_case *cases,
+            size_t n)
 {
-    uint32_t g[MAXIDS], w[MAXIDS];
-    size_t nwant = 0;
-    char gbuf[256], wbuf[256];
-
-    while (want_in[nwant] != END)
-        nwant++;
-    memcpy(w, want_in, nwant * sizeof(*w));
-    if (ngot <= MAXIDS)
-        memcpy(g, got, ngot * sizeof(*g));
-    if (ngot != nwant)
-        fail_msg("%s(\"%s\"): got %zu ids %s, want %zu ids %s", what, name,
-                 ngot, fmt_ids(gbuf, sizeof(gbuf), got,
-                               ngot < MAXIDS ? ngot : MAXIDS),
-                 nwant, fmt_ids(wbuf, sizeof(wbuf), w, nwant));
-    qsort(g, ngot, sizeof(*g), cmp_u32);
-    qsort(w, nwant, sizeof(*w), cmp_u32);
-    if (memcmp(g, w, ngot * sizeof(*g)) != 0)
-        fail_msg("%s(\"%s\"): got %s, want %s", what, name,
-                 fmt_ids(gbuf, sizeof(gbuf), g, ngot),
-                 fmt_ids(wbuf, sizeof(wbuf), w, nwant));
+    for (size_t i = 0; i < n; i++)
+        check_domain_lookup(what, fn, t, cases[i].name, cases[i].want);
 }
 
 /* Build a table from entries, asserting every add succeeds. */
@@ -109,39 +57,34 @@ static const struct entry domain_entries[] = {
 };
 
 static const struct match_case domain_cases[] = {
-    { "example.com", { 0, 5, 3, END } },
-    { "a.example.com", { 1, 3, END } },
-    { "sub.example.com", { 1, 3, END } },            /* not 2: the apex */
-    { "a.sub.example.com", { 2, 1, 3, END } },
-    { "a.b.c.sub.example.com", { 2, 1, 3, END } },   /* any depth */
-    { "xample.com", { 3, END } },
-    { "notexample.com", { 3, END } },
-    { "com", { END } },                               /* "*.com" not the apex */
-    { "other.org", { 4, END } },
-    { "a.other.org", { END } },
-    { "example.co", { END } },
-    { "example.com.evil", { END } },
-    { "xn--bcher-kva.example", { 6, END } },
-    { "deep.example.net", { 7, END } },
-    { "x.deep.example.net", { 7, END } },
-    { "net", { END } },
-    { "", { END } },
+    { "example.com", { 0, 5, 3, IDS_END } },
+    { "a.example.com", { 1, 3, IDS_END } },
+    { "sub.example.com", { 1, 3, IDS_END } },          /* not 2: the apex */
+    { "a.sub.example.com", { 2, 1, 3, IDS_END } },
+    { "a.b.c.sub.example.com", { 2, 1, 3, IDS_END } }, /* any depth */
+    { "xample.com", { 3, IDS_END } },
+    { "notexample.com", { 3, IDS_END } },
+    { "com", { IDS_END } },                     /* "*.com" not the apex */
+    { "other.org", { 4, IDS_END } },
+    { "a.other.org", { IDS_END } },
+    { "example.co", { IDS_END } },
+    { "example.com.evil", { IDS_END } },
+    { "xn--bcher-kva.example", { 6, IDS_END } },
+    { "deep.example.net", { 7, IDS_END } },
+    { "x.deep.example.net", { 7, IDS_END } },
+    { "net", { IDS_END } },
+    { "", { IDS_END } },
 };
 
 /* domain_table_match: exact, then "*." of every parent. */
 static void
 t_match(void **state)
 {
-    struct domain_table *t = build(domain_entries, sizeof(domain_entries) /
-                                   sizeof(domain_entries[0]));
+    struct domain_table *t = build(domain_entries, ARRAY_LEN(domain_entries));
+
     (void)state;
-    for (size_t i = 0; i < sizeof(domain_cases) / sizeof(domain_cases[0]);
-         i++) {
-        uint32_t ids[MAXIDS];
-        size_t n = domain_table_match(t, domain_cases[i].name, ids, MAXIDS);
-        check_ids("domain_table_match", domain_cases[i].name, ids, n,
-                  domain_cases[i].want);
-    }
+    check_cases("domain_table_match", domain_table_match, t, domain_cases,
+                ARRAY_LEN(domain_cases));
     domain_table_free(t);
 }
 
@@ -153,30 +96,26 @@ static const struct entry cert_entries[] = {
 };
 
 static const struct match_case cert_cases[] = {
-    { "mail.example.com", { 0, 1, END } },
-    { "x.example.com", { 1, END } },
-    { "a.example.com", { 1, END } },
-    { "a.b.example.com", { END } },        /* "*." is exactly one label */
-    { "b.a.example.com", { 2, END } },
-    { "c.b.a.example.com", { END } },
-    { "example.com", { 3, END } },
-    { "com", { END } },
-    { "mail.example.org", { END } },
+    { "mail.example.com", { 0, 1, IDS_END } },
+    { "x.example.com", { 1, IDS_END } },
+    { "a.example.com", { 1, IDS_END } },
+    { "a.b.example.com", { IDS_END } },   /* "*." is exactly one label */
+    { "b.a.example.com", { 2, IDS_END } },
+    { "c.b.a.example.com", { IDS_END } },
+    { "example.com", { 3, IDS_END } },
+    { "com", { IDS_END } },
+    { "mail.example.org", { IDS_END } },
 };
 
 /* domain_table_match_cert: exact, then "*." of the parent only. */
 static void
 t_match_cert(void **state)
 {
-    struct domain_table *t = build(cert_entries, sizeof(cert_entries) /
-                                   sizeof(cert_entries[0]));
+    struct domain_table *t = build(cert_entries, ARRAY_LEN(cert_entries));
+
     (void)state;
-    for (size_t i = 0; i < sizeof(cert_cases) / sizeof(cert_cases[0]); i++) {
-        uint32_t ids[MAXIDS];
-        size_t n = domain_table_match_cert(t, cert_cases[i].name, ids, MAXIDS);
-        check_ids("domain_table_match_cert", cert_cases[i].name, ids, n,
-                  cert_cases[i].want);
-    }
+    check_cases("domain_table_match_cert", domain_table_match_cert, t,
+                cert_cases, ARRAY_LEN(cert_cases));
     domain_table_free(t);
 }
 
@@ -185,19 +124,16 @@ static void
 t_get(void **state)
 {
     static const struct match_case cases[] = {
-        { "example.com", { 0, 5, END } },
-        { "*.example.com", { 1, END } },
-        { "a.example.com", { END } },
-        { "*.org", { END } },
+        { "example.com", { 0, 5, IDS_END } },
+        { "*.example.com", { 1, IDS_END } },
+        { "a.example.com", { IDS_END } },
+        { "*.org", { IDS_END } },
     };
-    struct domain_table *t = build(domain_entries, sizeof(domain_entries) /
-                                   sizeof(domain_entries[0]));
+    struct domain_table *t = build(domain_entries, ARRAY_LEN(domain_entries));
+
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint32_t ids[MAXIDS];
-        size_t n = domain_table_get(t, cases[i].name, ids, MAXIDS);
-        check_ids("domain_table_get", cases[i].name, ids, n, cases[i].want);
-    }
+    check_cases("domain_table_get", domain_table_get, t, cases,
+                ARRAY_LEN(cases));
     assert_int_equal(domain_table_size(t), 9);
     domain_table_free(t);
 }
@@ -208,9 +144,9 @@ t_add_duplicates(void **state)
 {
     struct domain_table *t = domain_table_new();
     bool had = true;
-    uint32_t other = 99, ids[MAXIDS];
-    static const uint32_t want1[] = { 5, END };
-    static const uint32_t want3[] = { 5, 3, 4, END };
+    uint32_t other = 99;
+    static const uint32_t want1[] = { 5, IDS_END };
+    static const uint32_t want3[] = { 5, 3, 4, IDS_END };
 
     (void)state;
     assert_non_null(t);
@@ -219,8 +155,8 @@ t_add_duplicates(void **state)
     assert_int_equal(other, 99);
     assert_true(domain_table_add(t, "a.example", 5, &had, &other));
     assert_false(had);
-    check_ids("domain_table_get", "a.example", ids,
-              domain_table_get(t, "a.example", ids, MAXIDS), want1);
+    check_domain_lookup("domain_table_get", domain_table_get, t, "a.example",
+                        want1);
     assert_true(domain_table_add(t, "a.example", 3, &had, &other));
     assert_true(had);
     assert_int_equal(other, 5);
@@ -231,8 +167,8 @@ t_add_duplicates(void **state)
     assert_true(domain_table_add(t, "a.example", 3, &had, &other));
     assert_true(domain_table_add(t, "a.example", 5, &had, &other));
     assert_true(domain_table_add(t, "a.example", 4, NULL, NULL));
-    check_ids("domain_table_get", "a.example", ids,
-              domain_table_get(t, "a.example", ids, MAXIDS), want3);
+    check_domain_lookup("domain_table_get", domain_table_get, t, "a.example",
+                        want3);
     assert_int_equal(domain_table_size(t), 1);
     domain_table_free(t);
 }
@@ -242,7 +178,7 @@ static void
 t_truncation_and_dedup(void **state)
 {
     struct domain_table *t = domain_table_new();
-    uint32_t ids[4] = { END, END, END, END };
+    uint32_t ids[4] = { IDS_END, IDS_END, IDS_END, IDS_END };
 
     (void)state;
     assert_non_null(t);
@@ -255,7 +191,7 @@ t_truncation_and_dedup(void **state)
     assert_int_equal(ids[0], 0);
     assert_int_equal(ids[1], 1);
     assert_int_equal(ids[2], 2);
-    assert_int_equal(ids[3], END);
+    assert_int_equal(ids[3], IDS_END);
     assert_int_equal(domain_table_match(t, "a.example", NULL, 0), 11);
     assert_int_equal(domain_table_match(t, "b.example", NULL, 0), 2);
     assert_int_equal(domain_table_match_cert(t, "a.example", NULL, 0), 11);
@@ -268,15 +204,15 @@ t_edge_inputs(void **state)
 {
     struct domain_table *t = domain_table_new();
     char longname[400];
-    uint32_t ids[MAXIDS];
+    uint32_t ids[IDS_MAX];
 
     (void)state;
     assert_non_null(t);
     assert_int_equal(domain_table_size(t), 0);
-    assert_int_equal(domain_table_match(t, "example.com", ids, MAXIDS), 0);
+    assert_int_equal(domain_table_match(t, "example.com", ids, IDS_MAX), 0);
     assert_true(domain_table_add(t, "*.example.com", 1, NULL, NULL));
-    assert_int_equal(domain_table_match(t, NULL, ids, MAXIDS), 0);
-    assert_int_equal(domain_table_match(NULL, "a.example.com", ids, MAXIDS),
+    assert_int_equal(domain_table_match(t, NULL, ids, IDS_MAX), 0);
+    assert_int_equal(domain_table_match(NULL, "a.example.com", ids, IDS_MAX),
                      0);
     assert_int_equal(domain_table_size(NULL), 0);
     assert_false(domain_table_add(NULL, "x", 1, NULL, NULL));
@@ -284,11 +220,11 @@ t_edge_inputs(void **state)
     /* A name far longer than any normalised one is refused. */
     memset(longname, 'a', sizeof(longname));
     memcpy(longname + sizeof(longname) - 13, ".example.com", 13);
-    assert_int_equal(domain_table_match(t, longname, ids, MAXIDS), 0);
+    assert_int_equal(domain_table_match(t, longname, ids, IDS_MAX), 0);
     /* A name of only dots probes many times without harm. */
     memset(longname, '.', 250);
     longname[250] = '\0';
-    assert_int_equal(domain_table_match(t, longname, ids, MAXIDS), 0);
+    assert_int_equal(domain_table_match(t, longname, ids, IDS_MAX), 0);
     domain_table_free(t);
     domain_table_free(NULL);
 }
@@ -300,8 +236,7 @@ t_with_addr(void **state)
     struct domain_table *t = domain_table_new();
     char pat[ADDR_DOMAIN_MAX];
     struct addr_path p;
-    uint32_t ids[MAXIDS];
-    static const uint32_t want[] = { 42, END };
+    static const uint32_t want[] = { 42, IDS_END };
 
     (void)state;
     assert_non_null(t);
@@ -309,8 +244,8 @@ t_with_addr(void **state)
                                        NULL));
     assert_true(domain_table_add(t, pat, 42, NULL, NULL));
     assert_true(addr_parse_path("<X@Mail.BÜCHER.example.>", &p));
-    check_ids("domain_table_match", p.domain, ids,
-              domain_table_match(t, p.domain, ids, MAXIDS), want);
+    check_domain_lookup("domain_table_match", domain_table_match, t,
+                        p.domain, want);
     domain_table_free(t);
 }
 
@@ -321,7 +256,6 @@ t_many(void **state)
     enum { N = 100000 };
     struct domain_table *t = domain_table_new();
     char key[ADDR_DOMAIN_MAX];
-    uint32_t ids[MAXIDS];
 
     (void)state;
     assert_non_null(t);
@@ -333,19 +267,17 @@ t_many(void **state)
     }
     assert_int_equal(domain_table_size(t), 2 * N);
     for (uint32_t i = 0; i < N; i++) {
-        uint32_t want[] = { i, END }, wantw[] = { N + i, END }, none[] = { END };
-        snprintf(key, sizeof(key), "d%u.example", (unsigned)i);
-        check_ids("domain_table_match", key, ids,
-                  domain_table_match(t, key, ids, MAXIDS), want);
-        snprintf(key, sizeof(key), "x.y.w%u.example", (unsigned)i);
-        check_ids("domain_table_match", key, ids,
-                  domain_table_match(t, key, ids, MAXIDS), wantw);
-        snprintf(key, sizeof(key), "w%u.example", (unsigned)i);
-        check_ids("domain_table_match", key, ids,
-                  domain_table_match(t, key, ids, MAXIDS), none);
-        snprintf(key, sizeof(key), "x.d%u.example", (unsigned)i);
-        check_ids("domain_table_match", key, ids,
-                  domain_table_match(t, key, ids, MAXIDS), none);
+        uint32_t want[] = { i, IDS_END }, wantw[] = { N + i, IDS_END };
+        static const uint32_t none[] = { IDS_END };
+        /* d<i>.example, x.y.w<i>.example, w<i>.example, x.d<i>.example */
+        static const char *const prefix[] = { "d", "x.y.w", "w", "x.d" };
+        const uint32_t *const wants[] = { want, wantw, none, none };
+
+        for (size_t k = 0; k < ARRAY_LEN(prefix); k++) {
+            snprintf(key, sizeof(key), "%s%u.example", prefix[k], (unsigned)i);
+            check_domain_lookup("domain_table_match", domain_table_match, t,
+                                key, wants[k]);
+        }
     }
     domain_table_free(t);
 }

@@ -1,15 +1,8 @@
 /*
  * test_log.c - logfmt escaping and facility names.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <cmocka.h>
-
 #include "log.h"
+#include "testutil.h"
 
 struct escape_case {
     const char *in;
@@ -35,12 +28,12 @@ static const struct escape_case escape_cases[] = {
 static void test_escape_table(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(escape_cases) / sizeof(escape_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_LEN(escape_cases); i++) {
         char out[LOG_VALUE_BUF];
 
         log_value(escape_cases[i].in, out, sizeof(out));
-        if (strcmp(out, escape_cases[i].want) != 0)
-            fail_msg("case %zu: got %s, want %s", i, out, escape_cases[i].want);
+        check_str_in("log_value", escape_cases[i].in, out,
+                     escape_cases[i].want);
     }
 }
 

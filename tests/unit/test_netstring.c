@@ -5,16 +5,8 @@
  * bounded writer. Table-driven; every case states the exact payloads and
  * the exact final status.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
 #include "netstring.h"
+#include "testutil.h"
 
 #define MAXOUT 4
 
@@ -152,44 +144,41 @@ static int setup_big(void **state)
     return 0;
 }
 
-/* Every case fed whole. */
-static void test_read_whole(void **state)
+/* Every case of the table, fed in pieces of at most chunk bytes. */
+static void check_read_cases(size_t chunk, const char *how)
 {
     struct outcome got;
 
-    (void)state;
-    for (size_t i = 0; i < sizeof read_cases / sizeof read_cases[0]; i++) {
-        run_reader(&read_cases[i], 0, &got);
-        check_outcome(&read_cases[i], "whole", &got);
+    for (size_t i = 0; i < ARRAY_LEN(read_cases); i++) {
+        run_reader(&read_cases[i], chunk, &got);
+        check_outcome(&read_cases[i], how, &got);
     }
+}
+
+/* Every case fed whole. */
+static void test_read_whole(void **state)
+{
+    (void)state;
+    check_read_cases(0, "whole");
 }
 
 /* Every case fed one byte at a time. */
 static void test_read_bytewise(void **state)
 {
-    struct outcome got;
-
     (void)state;
-    for (size_t i = 0; i < sizeof read_cases / sizeof read_cases[0]; i++) {
-        run_reader(&read_cases[i], 1, &got);
-        check_outcome(&read_cases[i], "byte by byte", &got);
-    }
+    check_read_cases(1, "byte by byte");
 }
 
 /* Every case fed in chunks of 2, 3 and 7 bytes. */
 static void test_read_chunks(void **state)
 {
     static const size_t chunks[] = { 2, 3, 7 };
-    struct outcome got;
     char how[32];
 
     (void)state;
-    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+    for (size_t k = 0; k < ARRAY_LEN(chunks); k++) {
         snprintf(how, sizeof how, "chunks of %zu", chunks[k]);
-        for (size_t i = 0; i < sizeof read_cases / sizeof read_cases[0]; i++) {
-            run_reader(&read_cases[i], chunks[k], &got);
-            check_outcome(&read_cases[i], how, &got);
-        }
+        check_read_cases(chunks[k], how);
     }
 }
 
@@ -285,7 +274,7 @@ static void test_encode(void **state)
     char out[64];
 
     (void)state;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         const struct encode_case *c = &cases[i];
         size_t n;
 
@@ -316,7 +305,7 @@ static void test_roundtrip(void **state)
     char buf[256];
 
     (void)state;
-    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+    for (size_t i = 0; i < ARRAY_LEN(data); i++) {
         size_t n = netstring_encode(data[i], strlen(data[i]), buf, sizeof buf);
         size_t used = 0;
         assert_true(n > 0);

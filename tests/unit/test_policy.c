@@ -10,21 +10,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <cmocka.h>
-
 #include "config.h"
 #include "policy.h"
 #include "tlsfacts.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#include "testutil.h"
 
 static const char main_conf[] =
     "default_action = \"reject\";\n"
@@ -79,50 +68,6 @@ static const char main_conf[] =
 
 static struct config *main_config;
 
-/* Fail with "what: got X, want Y" when two strings differ. */
-static void
-check_str(const char *what, const char *got, const char *want)
-{
-    if (got == NULL)
-        got = "(null)";
-    if (want == NULL)
-        want = "(null)";
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: got \"%s\", want \"%s\"", what, got, want);
-}
-
-/* Load configuration text through a temporary file and config_load(). */
-static struct config *
-load_text(const char *text, struct config_error *err)
-{
-    char path[] = "/tmp/test_policy.XXXXXX";
-    struct config *config;
-    size_t len = strlen(text);
-    int fd;
-
-    fd = mkstemp(path);
-    if (fd < 0)
-        fail_msg("mkstemp failed");
-    if (write(fd, text, len) != (ssize_t)len)
-        fail_msg("write %s failed", path);
-    close(fd);
-    config = config_load(path, err);
-    unlink(path);
-    return config;
-}
-
-/* Load text that must be valid. */
-static struct config *
-must_load(const char *text)
-{
-    struct config_error err;
-    struct config *config = load_text(text, &err);
-
-    if (config == NULL)
-        fail_msg("config_load: got error \"%s\", want success", err.text);
-    return config;
-}
-
 /* Session facts: client address (NULL: unknown) and macros. */
 static void
 make_session(struct policy_session *s, const char *client,
@@ -143,6 +88,31 @@ make_path(struct addr_path *p, const char *text)
 {
     if (!addr_parse_path(text, p))
         fail_msg("addr_parse_path(\"%s\"): got false, want true", text);
+}
+
+/* One message of one session: its facts and both envelope paths. */
+struct envelope {
+    struct policy_session s;
+    struct addr_path sender, rcpt;
+};
+
+/* Session facts, and the two paths, which must be valid. */
+static void
+make_envelope(struct envelope *e, const char *client,
+              enum mta_dialect dialect, const struct tls_macros *m,
+              const char *sender, const char *rcpt)
+{
+    make_session(&e->s, client, dialect, m);
+    make_path(&e->sender, sender);
+    make_path(&e->rcpt, rcpt);
+}
+
+/* policy_decide for one envelope. */
+static void
+decide(const struct config *config, const struct envelope *e,
+       struct verdict *v)
+{
+    policy_decide(config, &e->s, &e->sender, &e->rcpt, v);
 }
 
 /* Names of all matched connectors, comma-separated. */
@@ -465,16 +435,13 @@ static const struct decide_case decide_cases[] = {
 static void
 run_decide_case(const struct config *config, const struct decide_case *c)
 {
-    struct policy_session s;
-    struct addr_path sender, rcpt;
+    struct envelope e;
     struct verdict v;
     char what[200], names[1024];
     const char *want_code = "", *want_xcode = "";
 
-    make_session(&s, c->client, c->dialect, &c->tls);
-    make_path(&sender, c->sender);
-    make_path(&rcpt, c->rcpt);
-    policy_decide(config, &s, &sender, &rcpt, &v);
+    make_envelope(&e, c->client, c->dialect, &c->tls, c->sender, c->rcpt);
+    decide(config, &e, &v);
 
 #define WHAT(f) (snprintf(what, sizeof(what), "%s: %s", c->name, f), what)
     check_str(WHAT("decision"), policy_decision_name(v.decision),
@@ -506,7 +473,7 @@ t_decide(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(decide_cases); i++)
+    for (i = 0; i < ARRAY_LEN(decide_cases); i++)
         run_decide_case(main_config, &decide_cases[i]);
 }
 
@@ -565,12 +532,12 @@ t_tls_implied(void **state)
 
     (void)state;
     optcert->require_tls = bits->require_tls = fs->require_tls = false;
-    for (i = 0; i < N(optcert_cases); i++)
+    for (i = 0; i < ARRAY_LEN(optcert_cases); i++)
         run_decide_case(main_config, &optcert_cases[i]);
-    for (i = 0; i < N(optbits_cases); i++)
+    for (i = 0; i < ARRAY_LEN(optbits_cases); i++)
         run_decide_case(main_config, &optbits_cases[i]);
     optcert->require_tls = bits->require_tls = fs->require_tls = true;
-    for (i = 0; i < N(optcert_cases); i++)
+    for (i = 0; i < ARRAY_LEN(optcert_cases); i++)
         run_decide_case(main_config, &optcert_cases[i]);
 }
 
@@ -598,19 +565,16 @@ t_actions(void **state)
           DECISION_REJECT },
     };
     struct tls_macros plain = PLAIN;
-    struct policy_session s;
-    struct addr_path sender, rcpt;
+    struct envelope e;
     struct verdict v;
     size_t i;
 
     (void)state;
-    make_session(&s, "203.0.113.9", MTA_POSTFIX, &plain);
-    make_path(&sender, "<x@a.example>");
-    make_path(&rcpt, RCPT);
-    for (i = 0; i < N(cases); i++) {
-        struct config *config = must_load(cases[i].conf);
+    make_envelope(&e, "203.0.113.9", PF, &plain, "<x@a.example>", RCPT);
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        struct config *config = load_ok(cases[i].conf);
 
-        policy_decide(config, &s, &sender, &rcpt, &v);
+        decide(config, &e, &v);
         if (v.decision != cases[i].want || v.reason != REASON_NO_TLS)
             fail_msg("action case %zu: got %s/%s, want %s/no_tls", i,
                      policy_decision_name(v.decision),
@@ -624,27 +588,24 @@ t_actions(void **state)
 static void
 t_global_floor(void **state)
 {
-    struct config *config = must_load(
+    struct config *config = load_ok(
         "min_tls_version = \"TLSv1.3\";\n"
         "inbound = ({ name = \"a\"; sender_domains = [\"a.example\"]; });\n"
         "outbound = ({ name = \"o\"; recipient_domains = [\"o.example\"];\n"
         "  tls_settings = \"encryption-only\"; require_session_tls = true; });");
     struct tls_macros t12 = T12;
-    struct policy_session s;
-    struct addr_path sender, rcpt;
+    struct envelope e;
     struct verdict v;
 
     (void)state;
-    make_session(&s, "203.0.113.9", MTA_POSTFIX, &t12);
-    make_path(&sender, "<x@a.example>");
-    make_path(&rcpt, RCPT);
-    policy_decide(config, &s, &sender, &rcpt, &v);
+    make_envelope(&e, "203.0.113.9", PF, &t12, "<x@a.example>", RCPT);
+    decide(config, &e, &v);
     check_str("inbound global floor", policy_reason_name(v.reason),
               "tls_version");
     check_str("inbound floor text", v.reply_text, TX_V13);
-    make_path(&sender, "<x@b.example>");
-    make_path(&rcpt, "<y@o.example>");
-    policy_decide(config, &s, &sender, &rcpt, &v);
+    make_envelope(&e, "203.0.113.9", PF, &t12, "<x@b.example>",
+                  "<y@o.example>");
+    decide(config, &e, &v);
     check_str("outbound global floor", policy_reason_name(v.reason),
               "tls_version");
     check_str("outbound decision", policy_decision_name(v.decision),
@@ -678,21 +639,18 @@ static void
 t_overflow(void **state)
 {
     struct tls_macros t12 = T12;
-    struct policy_session s;
-    struct addr_path sender, rcpt;
+    struct envelope e;
     struct verdict v;
     struct config *config;
     char *text, line[4096];
 
     (void)state;
-    make_session(&s, "10.1.2.3", MTA_POSTFIX, &t12);
-    make_path(&sender, "<x@a.example>");
-    make_path(&rcpt, RCPT);
+    make_envelope(&e, "10.1.2.3", PF, &t12, "<x@a.example>", RCPT);
 
     text = many_ip_connectors(POLICY_MAX_MATCHES);
-    config = must_load(text);
+    config = load_ok(text);
     free(text);
-    policy_decide(config, &s, &sender, &rcpt, &v);
+    decide(config, &e, &v);
     check_str("256 matches", policy_reason_name(v.reason), "ok");
     if (v.match_count != POLICY_MAX_MATCHES)
         fail_msg("match_count: got %zu, want %d", v.match_count,
@@ -700,9 +658,9 @@ t_overflow(void **state)
     config_free(config);
 
     text = many_ip_connectors(POLICY_MAX_MATCHES + 1);
-    config = must_load(text);
+    config = load_ok(text);
     free(text);
-    policy_decide(config, &s, &sender, &rcpt, &v);
+    decide(config, &e, &v);
     check_str("257 matches decision", policy_decision_name(v.decision),
               "tempfail");
     check_str("257 matches reason", policy_reason_name(v.reason), "internal");
@@ -713,7 +671,7 @@ t_overflow(void **state)
     check_str("257 matches deciding", policy_deciding_name(config, &v), NULL);
     if (v.match_count == 0)
         fail_msg("match_count: got 0, want > 0 so that the line is logged");
-    policy_format_line(config, &v, &s, "ov1", "<x@a.example>", RCPT, line,
+    policy_format_line(config, &v, &e.s, "ov1", "<x@a.example>", RCPT, line,
                        sizeof(line));
     if (strncmp(line, OVERFLOW_PREFIX, strlen(OVERFLOW_PREFIX)) != 0)
         fail_msg("overflow line: got \"%.80s\"", line);
@@ -728,22 +686,19 @@ static void
 t_null_inputs(void **state)
 {
     struct tls_macros plain = PLAIN;
-    struct policy_session s;
-    struct addr_path sender, rcpt;
+    struct envelope e;
     struct verdict v;
 
     (void)state;
-    make_session(&s, "192.0.2.7", MTA_POSTFIX, &plain);
-    make_path(&sender, "<a@contoso.com>");
-    make_path(&rcpt, RCPT);
-    policy_decide(NULL, &s, &sender, &rcpt, &v);
+    make_envelope(&e, "192.0.2.7", PF, &plain, "<a@contoso.com>", RCPT);
+    policy_decide(NULL, &e.s, &e.sender, &e.rcpt, &v);
     check_str("NULL config", policy_reason_name(v.reason), "internal");
     check_str("NULL config code", v.reply_code, "451");
-    policy_decide(main_config, NULL, &sender, &rcpt, &v);
+    policy_decide(main_config, NULL, &e.sender, &e.rcpt, &v);
     check_str("NULL session", policy_decision_name(v.decision), "tempfail");
-    policy_decide(main_config, &s, NULL, &rcpt, &v);
+    policy_decide(main_config, &e.s, NULL, &e.rcpt, &v);
     check_str("NULL sender", policy_decision_name(v.decision), "tempfail");
-    policy_decide(main_config, &s, &sender, NULL, &v);
+    policy_decide(main_config, &e.s, &e.sender, NULL, &v);
     check_str("NULL rcpt", policy_decision_name(v.decision), "tempfail");
 }
 
@@ -763,7 +718,7 @@ t_names(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(reasons); i++) {
+    for (i = 0; i < ARRAY_LEN(reasons); i++) {
         const char *text = policy_default_text((enum reason)i);
 
         check_str("reason name", policy_reason_name((enum reason)i),
@@ -774,7 +729,7 @@ t_names(void **state)
     }
     check_str("reason out of range", policy_reason_name((enum reason)99),
               "unknown");
-    for (i = 0; i < N(decisions); i++)
+    for (i = 0; i < ARRAY_LEN(decisions); i++)
         check_str("decision name", policy_decision_name((enum decision)i),
                   decisions[i]);
     check_str("no_tls text", policy_default_text(REASON_NO_TLS), TX_NO_TLS);
@@ -885,15 +840,12 @@ static const struct line_case line_cases[] = {
 static size_t
 format_case(const struct line_case *c, char *line, size_t linesz)
 {
-    struct policy_session s;
-    struct addr_path sender, rcpt;
+    struct envelope e;
     struct verdict v;
 
-    make_session(&s, c->client, c->dialect, &c->tls);
-    make_path(&sender, c->sender);
-    make_path(&rcpt, c->rcpt);
-    policy_decide(main_config, &s, &sender, &rcpt, &v);
-    return policy_format_line(main_config, &v, &s, "3f2a1", c->sender_text,
+    make_envelope(&e, c->client, c->dialect, &c->tls, c->sender, c->rcpt);
+    decide(main_config, &e, &v);
+    return policy_format_line(main_config, &v, &e.s, "3f2a1", c->sender_text,
                               c->rcpt_text, line, linesz);
 }
 
@@ -904,7 +856,7 @@ t_format_line(void **state)
     size_t i, n;
 
     (void)state;
-    for (i = 0; i < N(line_cases); i++) {
+    for (i = 0; i < ARRAY_LEN(line_cases); i++) {
         n = format_case(&line_cases[i], line, sizeof(line));
         check_str(line_cases[i].name, line, line_cases[i].want);
         if (n != strlen(line))
@@ -978,7 +930,7 @@ setup(void **state)
     (void)state;
     if (!tlsfacts_init())
         return -1;
-    main_config = must_load(main_conf);
+    main_config = load_ok(main_conf);
     return 0;
 }
 

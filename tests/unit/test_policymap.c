@@ -10,20 +10,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <cmocka.h>
-
 #include "config.h"
 #include "policymap.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#include "testutil.h"
 
 static const char main_conf[] =
     "min_tls_version = \"TLSv1.2\";\n"
@@ -52,40 +41,15 @@ static const char main_conf[] =
 
 static const char empty_conf[] = "min_tls_version = \"TLSv1.2\";\n";
 
-static char conf_path[64];
-
-/* Load configuration text through a temporary file and config_load(). */
-static struct config *load_text(const char *text)
-{
-    struct config_error err;
-    struct config *cfg;
-    FILE *f;
-    int fd;
-
-    snprintf(conf_path, sizeof conf_path, "/tmp/test_policymap.XXXXXX");
-    fd = mkstemp(conf_path);
-    if (fd < 0)
-        fail_msg("mkstemp failed");
-    f = fdopen(fd, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    cfg = config_load(conf_path, &err);
-    if (cfg == NULL)
-        fail_msg("config_load: got error \"%s\", want success", err.text);
-    return cfg;
-}
-
 static int setup_main(void **state)
 {
-    *state = load_text(main_conf);
+    *state = load_ok(main_conf);
     return 0;
 }
 
 static int teardown(void **state)
 {
     config_free(*state);
-    unlink(conf_path);
     return 0;
 }
 
@@ -197,43 +161,52 @@ static void check_answer(const struct config *cfg, const char *request,
                  (int)got, reply, (int)want_result, want);
 }
 
+/* Every request of a table, with a reply buffer of full size. */
+static void check_answers(const struct config *cfg,
+                          const struct answer_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        check_answer(cfg, cases[i].request, cases[i].want_result,
+                     cases[i].want_reply, POLICYMAP_REPLY_MAX);
+}
+
 /* Every request of the table. */
 static void test_answers(void **state)
 {
-    for (size_t i = 0; i < N(answer_cases); i++)
-        check_answer(*state, answer_cases[i].request, answer_cases[i].want_result,
-                     answer_cases[i].want_reply, POLICYMAP_REPLY_MAX);
+    check_answers(*state, answer_cases, ARRAY_LEN(answer_cases));
 }
 
 /* Without a configuration: TEMP for our maps, PERM for others. */
 static void test_no_config(void **state)
 {
+    static const struct answer_case cases[] = {
+        { "tlspolicy fabrikam.com", POLICYMAP_TEMP,
+          "TEMP no configuration loaded" },
+        { "transport a@fabrikam.com", POLICYMAP_TEMP,
+          "TEMP no configuration loaded" },
+        { "access x", POLICYMAP_PERM,
+          "PERM unknown map (served: tlspolicy, transport)" },
+        { "tlspolicy", POLICYMAP_BAD_REQUEST,
+          "PERM malformed request: want NAME KEY" },
+    };
+
     (void)state;
-    check_answer(NULL, "tlspolicy fabrikam.com", POLICYMAP_TEMP,
-                 "TEMP no configuration loaded", POLICYMAP_REPLY_MAX);
-    check_answer(NULL, "transport a@fabrikam.com", POLICYMAP_TEMP,
-                 "TEMP no configuration loaded", POLICYMAP_REPLY_MAX);
-    check_answer(NULL, "access x", POLICYMAP_PERM,
-                 "PERM unknown map (served: tlspolicy, transport)",
-                 POLICYMAP_REPLY_MAX);
-    check_answer(NULL, "tlspolicy", POLICYMAP_BAD_REQUEST,
-                 "PERM malformed request: want NAME KEY", POLICYMAP_REPLY_MAX);
+    check_answers(NULL, cases, ARRAY_LEN(cases));
 }
 
 /* A configuration without outbound connectors finds nothing. */
 static void test_empty_config(void **state)
 {
-    struct config *cfg = load_text(empty_conf);
+    static const struct answer_case cases[] = {
+        { "tlspolicy fabrikam.com", POLICYMAP_NOTFOUND, NF },
+        { "tlspolicy .fabrikam.com", POLICYMAP_NOTFOUND, NF },
+        { "transport a@fabrikam.com", POLICYMAP_NOTFOUND, NF },
+    };
+    struct config *cfg = load_ok(empty_conf);
 
     (void)state;
-    check_answer(cfg, "tlspolicy fabrikam.com", POLICYMAP_NOTFOUND, NF,
-                 POLICYMAP_REPLY_MAX);
-    check_answer(cfg, "tlspolicy .fabrikam.com", POLICYMAP_NOTFOUND, NF,
-                 POLICYMAP_REPLY_MAX);
-    check_answer(cfg, "transport a@fabrikam.com", POLICYMAP_NOTFOUND, NF,
-                 POLICYMAP_REPLY_MAX);
+    check_answers(cfg, cases, ARRAY_LEN(cases));
     config_free(cfg);
-    unlink(conf_path);
 }
 
 /* Overlong keys are not found; a reply that does not fit is TEMP. */
@@ -269,7 +242,7 @@ static bool print_to_string(const struct config *cfg, const char *name,
 }
 
 /* Compare printed text with golden lines ("@PATH@" is the config path). */
-static void check_golden(const char *table, const char *got,
+static void check_golden(const char *table, const char *path, const char *got,
                          const char *const *want, size_t nwant)
 {
     const char *line = got;
@@ -282,7 +255,7 @@ static void check_golden(const char *table, const char *got,
 
         if (at != NULL)
             snprintf(expect, sizeof expect, "%.*s%s%s", (int)(at - want[i]),
-                     want[i], conf_path, at + 6);
+                     want[i], path, at + 6);
         else
             snprintf(expect, sizeof expect, "%s", want[i]);
         if (nl == NULL)
@@ -365,31 +338,35 @@ static const char *const golden_sendmail[] = {
     "TLS_Rcpt:twin.example\tVERIFY+CN:mail.fabrikam.com",
 };
 
-/* -P postfix-tls-policy, line by line. */
-static void test_print_tls_policy(void **state)
+/* Print table for cfg and compare it with the golden lines. */
+static void check_printed(const struct config *cfg, const char *table,
+                          const char *const *want, size_t nwant)
 {
     static char buf[16384];
 
-    assert_true(print_to_string(*state, "postfix-tls-policy", buf, sizeof buf));
-    check_golden("postfix-tls-policy", buf, golden_tls_policy, N(golden_tls_policy));
+    assert_true(print_to_string(cfg, table, buf, sizeof buf));
+    check_golden(table, cfg->path, buf, want, nwant);
+}
+
+/* -P postfix-tls-policy, line by line. */
+static void test_print_tls_policy(void **state)
+{
+    check_printed(*state, "postfix-tls-policy", golden_tls_policy,
+                  ARRAY_LEN(golden_tls_policy));
 }
 
 /* -P postfix-transport, line by line. */
 static void test_print_transport(void **state)
 {
-    static char buf[16384];
-
-    assert_true(print_to_string(*state, "postfix-transport", buf, sizeof buf));
-    check_golden("postfix-transport", buf, golden_transport, N(golden_transport));
+    check_printed(*state, "postfix-transport", golden_transport,
+                  ARRAY_LEN(golden_transport));
 }
 
 /* -P sendmail-access, line by line. */
 static void test_print_sendmail(void **state)
 {
-    static char buf[16384];
-
-    assert_true(print_to_string(*state, "sendmail-access", buf, sizeof buf));
-    check_golden("sendmail-access", buf, golden_sendmail, N(golden_sendmail));
+    check_printed(*state, "sendmail-access", golden_sendmail,
+                  ARRAY_LEN(golden_sendmail));
 }
 
 /* Unknown table names print nothing and return false. */

@@ -3,33 +3,8 @@
  * table, version parsing, MTA dialects, xtext, and macro normalisation for
  * Postfix, Sendmail and unknown MTAs.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <cmocka.h>
-
 #include "tlsfacts.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fail with "what: got X, want Y" when two strings differ. */
-static void
-check_str(const char *what, const char *got, const char *want)
-{
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: got \"%s\", want \"%s\"", what, got, want);
-}
-
-/* Fail with "what: got X, want Y" when two ints differ. */
-static void
-check_int(const char *what, long got, long want)
-{
-    if (got != want)
-        fail_msg("%s: got %ld, want %ld", what, got, want);
-}
+#include "testutil.h"
 
 /* --- forward secrecy ------------------------------------------------------ */
 
@@ -79,13 +54,10 @@ t_forward_secrecy(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(fs_cases); i++) {
-        bool got = tlsfacts_cipher_is_forward_secret(fs_cases[i].name);
-
-        if (got != fs_cases[i].fs)
-            fail_msg("fs(\"%s\"): got %d, want %d", fs_cases[i].name, got,
-                     fs_cases[i].fs);
-    }
+    for (i = 0; i < ARRAY_LEN(fs_cases); i++)
+        check_bool_in("fs", fs_cases[i].name,
+                      tlsfacts_cipher_is_forward_secret(fs_cases[i].name),
+                      fs_cases[i].fs);
     assert_false(tlsfacts_cipher_is_forward_secret(NULL));
 }
 
@@ -140,14 +112,10 @@ t_parse_version(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(version_cases); i++) {
-        enum tls_version got = tlsfacts_parse_version(version_cases[i].text);
-
-        if (got != version_cases[i].want)
-            fail_msg("parse_version(%s): got %d, want %d",
-                     version_cases[i].text ? version_cases[i].text : "NULL",
-                     (int)got, (int)version_cases[i].want);
-    }
+    for (i = 0; i < ARRAY_LEN(version_cases); i++)
+        check_int_in("parse_version", version_cases[i].text,
+                     tlsfacts_parse_version(version_cases[i].text),
+                     version_cases[i].want);
     assert_true(TLS_VERSION_UNKNOWN < TLS_VERSION_1_0);
     assert_true(TLS_VERSION_NONE < TLS_VERSION_UNKNOWN);
 }
@@ -186,14 +154,10 @@ t_dialect(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(dialect_cases); i++) {
-        enum mta_dialect got = tlsfacts_dialect(dialect_cases[i].v);
-
-        if (got != dialect_cases[i].want)
-            fail_msg("dialect(%s): got %d, want %d",
-                     dialect_cases[i].v ? dialect_cases[i].v : "NULL",
-                     (int)got, (int)dialect_cases[i].want);
-    }
+    for (i = 0; i < ARRAY_LEN(dialect_cases); i++)
+        check_int_in("dialect", dialect_cases[i].v,
+                     tlsfacts_dialect(dialect_cases[i].v),
+                     dialect_cases[i].want);
 }
 
 /* --- xtext ---------------------------------------------------------------- */
@@ -227,13 +191,11 @@ t_xtext(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(xtext_cases); i++) {
+    for (i = 0; i < ARRAY_LEN(xtext_cases); i++) {
         bool ok = tlsfacts_xtext_decode(xtext_cases[i].in, out, sizeof(out));
 
-        if (ok != xtext_cases[i].ok)
-            fail_msg("xtext(\"%s\"): got ok=%d, want %d", xtext_cases[i].in,
-                     ok, xtext_cases[i].ok);
-        check_str(xtext_cases[i].in, out, xtext_cases[i].want);
+        check_bool_in("xtext ok", xtext_cases[i].in, ok, xtext_cases[i].ok);
+        check_str_in("xtext", xtext_cases[i].in, out, xtext_cases[i].want);
     }
 }
 
@@ -410,7 +372,7 @@ t_from_macros(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(macro_cases); i++) {
+    for (i = 0; i < ARRAY_LEN(macro_cases); i++) {
         memset(&f, 0xa5, sizeof(f));
         tlsfacts_from_macros(&f, macro_cases[i].dialect, &macro_cases[i].m);
         check_facts(macro_cases[i].name, &f, &macro_cases[i].want);
@@ -438,13 +400,11 @@ t_cipher_bits(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < N(bits_cases); i++) {
+    for (i = 0; i < ARRAY_LEN(bits_cases); i++) {
         m.cipher_bits = bits_cases[i].text;
         tlsfacts_from_macros(&f, MTA_POSTFIX, &m);
-        if (f.cipher_bits != bits_cases[i].want)
-            fail_msg("bits(%s): got %d, want %d",
-                     bits_cases[i].text ? bits_cases[i].text : "NULL",
-                     f.cipher_bits, bits_cases[i].want);
+        check_int_in("bits", bits_cases[i].text, f.cipher_bits,
+                     bits_cases[i].want);
     }
 }
 
