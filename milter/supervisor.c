@@ -94,6 +94,43 @@ static void supervisor_write_pidfile(const char *path)
         close(fd);
 }
 
+/* Is process pid a forcetls-milter (and not an unrelated one that reused a stale PID)? */
+static bool supervisor_is_us(long pid)
+{
+    char path[64], comm[32] = "";
+    int fd;
+    ssize_t got;
+
+    snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return true;    /* no /proc: assume it is */
+    got = read(fd, comm, sizeof(comm) - 1);
+    close(fd);
+    return got > 0 && strncmp(comm, "forcetls", 8) == 0;
+}
+
+/* Is the daemon of an existing pidfile still running? Then say so. */
+static bool supervisor_already_running(const char *path)
+{
+    char text[32] = "";
+    long pid;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got;
+
+    if (fd < 0)
+        return false;
+    got = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (got <= 0)
+        return false;
+    pid = strtol(text, NULL, 10);
+    if (pid <= 1 || pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        || !supervisor_is_us(pid))
+        return false;
+    log_msg(LOG_ERR, "already running as PID %ld (pidfile %s)", pid, path);
+    return true;
+}
+
 /* Text for a wait status, for the log. */
 static void supervisor_describe(int status, char *out, size_t outsz)
 {
@@ -292,17 +329,20 @@ int supervisor_run(const struct supervisor_job *job, int ready_fd)
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
 
-    if (job->pidfile != NULL)
-        supervisor_write_pidfile(job->pidfile);
+    if (job->pidfile != NULL && supervisor_already_running(job->pidfile)) {
+        supervisor_report_ready(ready_fd, EX_UNAVAILABLE);
+        return EX_UNAVAILABLE;
+    }
     sv.worker = supervisor_start_worker(job, sv.generation++, &status);
     sv.worker_started = time(NULL);
     if (sv.worker == 0) {
         status = supervisor_failure_status(status);
         supervisor_report_ready(ready_fd, status);
-        if (job->pidfile != NULL)
-            unlink(job->pidfile);
         return status;
     }
+    /* Only a daemon that serves claims the pidfile (after checking above). */
+    if (job->pidfile != NULL)
+        supervisor_write_pidfile(job->pidfile);
     supervisor_report_ready(ready_fd, 0);
     supervisor_loop(&sv, &set);
     if (job->pidfile != NULL)

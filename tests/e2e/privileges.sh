@@ -79,6 +79,15 @@ if wait_milter_log 'reload ok inbound=1 outbound=0'; then
 else
     fail "SIGHUP reloads in the unprivileged worker" "$(tail -n 5 "$MILTER_LOG")"
 fi
+
+# A second daemon with the same pidfile refuses to start, before it touches
+# the running one's socket or pidfile.
+"$FORCETLS_MILTER" -f -c "$CONF" >>"$E2E_DIR/second.log" 2>&1
+is "$?" "69" "a second daemon on the same pidfile exits with EX_UNAVAILABLE"
+like "$(cat "$E2E_DIR/second.log")" "already running as PID $MILTER_PID" "... saying which PID runs"
+is "$(tr -d '\n' <"$PIDFILE" 2>/dev/null)" "$MILTER_PID" "... and leaves the pidfile alone"
+smtp again --from alice@contoso.example --to dave@example.org
+is "$(rcpt_code again)" "550 5.7.1" "... and the running daemon's socket still serves"
 stop_milter
 
 # --- a stale socket is replaced ----------------------------------------------
