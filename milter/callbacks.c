@@ -26,6 +26,7 @@
 #include "callbacks.h"
 #include "confref.h"
 #include "log.h"
+#include "negotiation.h"
 #include "policy.h"
 #include "tlsfacts.h"
 
@@ -43,21 +44,6 @@ struct session {
     char sender_text[SESSION_PATH_MAX];
     bool refused;                 /* started while stopping: tempfail all */
 };
-
-/* Protocol steps we never need, and steps that never refuse (no reply). */
-static const unsigned long callbacks_wanted_steps =
-    SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
-    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL;
-
-/*
- * Macros we need at each stage. An MTA replaces its own list for a stage
- * with ours, so each list is complete; asking for the TLS macros at MAIL
- * and RCPT covers a client that skips the second EHLO after STARTTLS.
- */
-static const char callbacks_connect_macros[] = "v {client_addr}";
-static const char callbacks_envelope_macros[] =
-    "i {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
-    "{verify} {cn_subject} {cn_issuer} {client_addr} {mail_addr} {rcpt_addr}";
 
 static atomic_ulong callbacks_sessions;
 static atomic_ulong callbacks_next_id;
@@ -90,13 +76,13 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0,
     (void)f2;
     (void)f3;
     *pf0 = f0 & SMFIF_SETSYMLIST;
-    *pf1 = f1 & callbacks_wanted_steps;
+    *pf1 = f1 & NEGOTIATION_STEPS;
     *pf2 = 0;
     *pf3 = 0;
     if (*pf0 & SMFIF_SETSYMLIST) {
-        if (smfi_setsymlist(ctx, SMFIM_CONNECT, (char *)callbacks_connect_macros) != MI_SUCCESS
-            || smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)callbacks_envelope_macros) != MI_SUCCESS
-            || smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)callbacks_envelope_macros) != MI_SUCCESS)
+        if (smfi_setsymlist(ctx, SMFIM_CONNECT, (char *)NEGOTIATION_CONNECT_MACROS) != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)NEGOTIATION_ENVELOPE_MACROS) != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)NEGOTIATION_ENVELOPE_MACROS) != MI_SUCCESS)
             log_msg(LOG_WARNING, "cannot request macros from the MTA");
     } else if (!atomic_exchange(&callbacks_warned_symlist, true)) {
         log_msg(LOG_WARNING, "the MTA cannot send the macros forcetls asks for; "

@@ -2,7 +2,7 @@
  * null_milter.c - the baseline of bench_postfix.sh: a libmilter milter
  * that does nothing.
  *
- * It negotiates the same protocol steps as forcetls (callbacks.c: no
+ * It negotiates the same protocol steps as forcetls (negotiation.h: no
  * HELO, headers, end of headers, body, DATA or unknown commands; no reply
  * at connect and MAIL FROM) and registers the same envelope callbacks,
  * so that the benchmark can tell what forcetls costs on top of what any
@@ -32,16 +32,7 @@
 
 #include <libmilter/mfapi.h>
 
-/* The steps forcetls negotiates away (callbacks_wanted_steps). */
-static const unsigned long null_wanted_steps =
-    SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
-    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL;
-
-/* The macro lists of forcetls (callbacks.c), requested with "macros". */
-static const char null_connect_macros[] = "v {client_addr}";
-static const char null_envelope_macros[] =
-    "i {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
-    "{verify} {cn_subject} {cn_issuer} {client_addr} {mail_addr} {rcpt_addr}";
+#include "negotiation.h"
 
 /* Set once in main() before any thread exists. */
 static int null_want_macros;
@@ -56,13 +47,13 @@ static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0,
     (void)f2;
     (void)f3;
     *pf0 = null_want_macros ? f0 & SMFIF_SETSYMLIST : 0;
-    *pf1 = f1 & null_wanted_steps;
+    *pf1 = f1 & NEGOTIATION_STEPS;
     *pf2 = 0;
     *pf3 = 0;
     if (*pf0 & SMFIF_SETSYMLIST) {
-        smfi_setsymlist(ctx, SMFIM_CONNECT, (char *)null_connect_macros);
-        smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)null_envelope_macros);
-        smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)null_envelope_macros);
+        smfi_setsymlist(ctx, SMFIM_CONNECT, (char *)NEGOTIATION_CONNECT_MACROS);
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)NEGOTIATION_ENVELOPE_MACROS);
+        smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)NEGOTIATION_ENVELOPE_MACROS);
     }
     return SMFIS_CONTINUE;
 }
