@@ -56,7 +56,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int i = 0; i < count; i++) {
-        char path[4096];
+        char path[sizeof(dir) + 260];
         size_t size;
         uint8_t *data;
 
