@@ -22,6 +22,7 @@
 #include <idn2.h>
 
 #include "addr.h"
+#include "text.h"
 
 /* RFC 1035 limits on the normalised (ASCII) form. */
 #define LABEL_MAX 63
@@ -37,13 +38,6 @@ fail(const char **err, const char *msg)
     if (err != NULL)
         *err = msg;
     return false;
-}
-
-/* ASCII lower case, leaving every other byte alone (locale-independent). */
-static char
-lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
 /* True for the bytes a normalised host-name label may hold. */
@@ -170,7 +164,7 @@ addr_normalize_domain(const char *in, size_t len, char *out, size_t outsz,
     if (!labels_to_ascii(in, len, buf, sizeof(buf), &pos, err))
         return false;
     for (size_t i = 0; i < pos; i++)
-        buf[i] = lower(buf[i]);
+        buf[i] = text_ascii_lower(buf[i]);
     if (!check_ascii_name(buf, pos, err))
         return false;
     if (pos >= outsz)
@@ -213,7 +207,7 @@ normalize_literal(const char *in, size_t len, char *out, size_t outsz)
             return false;
     }
     for (size_t i = 0; i < len; i++)
-        out[i] = lower(in[i]);
+        out[i] = text_ascii_lower(in[i]);
     out[len] = '\0';
     return true;
 }
@@ -328,7 +322,7 @@ split_mailbox(const char *s, size_t len, bool allow_bare_local, char *addr,
     if (llen >= addrsz)
         return fail(err, "address too long");
     for (size_t i = 0; i < llen; i++)
-        addr[i] = lower(s[i]);
+        addr[i] = text_ascii_lower(s[i]);
     addr[llen] = '\0';
     domain[0] = '\0';
     if (llen == len)

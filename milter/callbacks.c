@@ -28,6 +28,7 @@
 #include "log.h"
 #include "negotiation.h"
 #include "policy.h"
+#include "text.h"
 #include "tlsfacts.h"
 
 /* Longest raw envelope path we keep for logging. */
@@ -149,15 +150,6 @@ static void session_read_tls(struct session *s, SMFICTX *ctx)
     tlsfacts_from_macros(&s->facts.tls, s->dialect, &m);
 }
 
-/* Copy at most dstsz-1 bytes of src. */
-static void copy_bounded(char *dst, size_t dstsz, const char *src)
-{
-    size_t len = strnlen(src, dstsz - 1);
-
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
 /* MAIL FROM: remember the sender and this transaction's TLS facts. */
 static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -167,7 +159,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_NOREPLY;
     s->have_sender = argv[0] != NULL && addr_parse_path(argv[0], &s->sender);
     s->sender_bad = !s->have_sender;
-    copy_bounded(s->sender_text, sizeof(s->sender_text),
+    text_copy(s->sender_text, sizeof(s->sender_text),
                  argv[0] != NULL ? argv[0] : "");
     session_read_tls(s, ctx);
     return SMFIS_NOREPLY;

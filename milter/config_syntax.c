@@ -24,6 +24,7 @@
 #include "cidr.h"
 #include "config_syntax.h"
 #include "log.h"
+#include "text.h"
 
 #define NAME_MAX_LEN 64          /* connector names */
 #define ACCOUNT_MAX_LEN 32       /* user and group names */
@@ -58,18 +59,12 @@ static const struct keyword *const word_sets[] = {
 
 /* ---- ASCII helpers (the locale must not change what a file means) ---- */
 
-/* Lower-case one ASCII letter. */
-static char ascii_lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 /* strcmp ignoring ASCII case. */
 int syntax_casecmp(const char *a, const char *b)
 {
-    for (; *a != '\0' && ascii_lower(*a) == ascii_lower(*b); a++, b++)
+    for (; *a != '\0' && text_ascii_lower(*a) == text_ascii_lower(*b); a++, b++)
         continue;
-    return (unsigned char)ascii_lower(*a) - (unsigned char)ascii_lower(*b);
+    return (unsigned char)text_ascii_lower(*a) - (unsigned char)text_ascii_lower(*b);
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -285,7 +280,7 @@ bool syntax_facility(const char *text, int *facility, const char **why)
     int value;
 
     for (i = 0; text[i] != '\0' && i + 1 < sizeof lower; i++)
-        lower[i] = ascii_lower(text[i]);
+        lower[i] = text_ascii_lower(text[i]);
     lower[i] = '\0';
     value = text[i] == '\0' ? log_facility_from_name(lower) : -1;
     if (value < 0)

@@ -30,6 +30,7 @@
 #include "cidr.h"
 #include "domain_table.h"
 #include "policymap.h"
+#include "text.h"
 
 /* Room for a next-hop key: "[host]:port" with a 253-byte host. */
 #define NEXTHOP_MAX (ADDR_DOMAIN_MAX + 16)
@@ -39,10 +40,8 @@ static bool lower_copy(const char *in, size_t len, char *out, size_t outsz)
 {
     if (len >= outsz)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = text_ascii_lower(in[i]);
     out[len] = '\0';
     return true;
 }

@@ -25,6 +25,7 @@
 #include <openssl/objects.h>
 #include <openssl/ssl.h>
 
+#include "text.h"
 #include "tlsfacts.h"
 
 /* Every TLS 1.3 suite OpenSSL 3 knows, including the two off by default. */
@@ -45,19 +46,6 @@ struct cipher_entry {
 
 static struct cipher_entry *cipher_table;
 static size_t cipher_count;
-
-/* Copy src into dst (size dstsz), truncating; dst is always terminated. */
-static void
-copy_bounded(char *dst, size_t dstsz, const char *src)
-{
-    size_t len;
-
-    if (dstsz == 0)
-        return;
-    len = strnlen(src, dstsz - 1);
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
 
 /* Whether a key exchange NID gives forward secrecy. */
 static bool
@@ -358,9 +346,9 @@ cert_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
         if (m->cert_subject == NULL)
             return;
         facts->cert_verified = true;
-        copy_bounded(facts->cert_cn, sizeof(facts->cert_cn), m->cert_subject);
+        text_copy(facts->cert_cn, sizeof(facts->cert_cn), m->cert_subject);
         if (m->cert_issuer != NULL)
-            copy_bounded(facts->issuer_cn, sizeof(facts->issuer_cn),
+            text_copy(facts->issuer_cn, sizeof(facts->issuer_cn),
                          m->cert_issuer);
         return;
     }
@@ -381,17 +369,17 @@ tlsfacts_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
                      const struct tls_macros *macros)
 {
     memset(facts, 0, sizeof(*facts));
-    copy_bounded(facts->version_text, sizeof(facts->version_text), "none");
-    copy_bounded(facts->cipher, sizeof(facts->cipher), "none");
+    text_copy(facts->version_text, sizeof(facts->version_text), "none");
+    text_copy(facts->cipher, sizeof(facts->cipher), "none");
     if (macros == NULL || macros->tls_version == NULL ||
         macros->tls_version[0] == '\0')
         return;
 
     facts->tls = true;
     facts->version = tlsfacts_parse_version(macros->tls_version);
-    copy_bounded(facts->version_text, sizeof(facts->version_text),
+    text_copy(facts->version_text, sizeof(facts->version_text),
                  macros->tls_version);
-    copy_bounded(facts->cipher, sizeof(facts->cipher),
+    text_copy(facts->cipher, sizeof(facts->cipher),
                  macros->cipher != NULL ? macros->cipher : "");
     /* A name cut short by the buffer is not the cipher the MTA named. */
     facts->forward_secret = macros->cipher != NULL &&
