@@ -215,6 +215,14 @@ static void supervisor_report_ready(int ready_fd, int status)
     close(ready_fd);
 }
 
+/* Schedule the next start after the current back-off, and double it (bounded). */
+static void supervisor_back_off(struct supervisor *sv)
+{
+    sv->restart_at = time(NULL) + sv->backoff;
+    sv->backoff = sv->backoff * 2 > SUPERVISOR_BACKOFF_MAX
+        ? SUPERVISOR_BACKOFF_MAX : sv->backoff * 2;
+}
+
 /* Reap exited children; note when the worker is gone. */
 static void supervisor_reap(struct supervisor *sv)
 {
@@ -235,9 +243,7 @@ static void supervisor_reap(struct supervisor *sv)
         supervisor_describe(status, why, sizeof(why));
         log_msg(LOG_ERR, "worker %ld ended unexpectedly (%s); restarting in %u s",
                 (long)pid, why, sv->backoff);
-        sv->restart_at = now + sv->backoff;
-        sv->backoff = sv->backoff * 2 > SUPERVISOR_BACKOFF_MAX
-            ? SUPERVISOR_BACKOFF_MAX : sv->backoff * 2;
+        supervisor_back_off(sv);
     }
 }
 
@@ -256,9 +262,7 @@ static void supervisor_maybe_restart(struct supervisor *sv)
         supervisor_describe(status, why, sizeof(why));
         log_msg(LOG_ERR, "worker failed to start (%s); retrying in %u s", why,
                 sv->backoff);
-        sv->restart_at = time(NULL) + sv->backoff;
-        sv->backoff = sv->backoff * 2 > SUPERVISOR_BACKOFF_MAX
-            ? SUPERVISOR_BACKOFF_MAX : sv->backoff * 2;
+        supervisor_back_off(sv);
     }
 }
 
