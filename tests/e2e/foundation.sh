@@ -293,6 +293,27 @@ smtp final --tls $(ccert partner) --from alice@unrelated.example --to f13@exampl
 facts "after the storm a session works" final f13@example.org "${TLS13[@]}"
 like "$(data_reply final)" '^250 2\.0\.0 Ok: queued as ' "after the storm: full delivery"
 
+# --- the worker dies: the supervisor restarts it --------------------------------
+
+OLD_WORKER=$(milter_children)
+served=$(grep -c 'serving on' "$MILTER_LOG")
+kill -KILL "$OLD_WORKER"
+if wait_milter_log "worker $OLD_WORKER ended unexpectedly \(signal 9\); restarting in 1 s" 5; then
+    pass "a killed worker is noticed and its restart scheduled"
+else
+    fail "a killed worker is noticed and its restart scheduled" "$(tail -n 5 "$MILTER_LOG")"
+fi
+for ((i = 0; i < 100; i++)); do
+    [ "$(grep -c 'serving on' "$MILTER_LOG")" -gt "$served" ] && break
+    sleep 0.05
+done
+NEW_WORKER=$(milter_children)
+ok "a new worker serves after the restart" test -n "$NEW_WORKER" -a "$NEW_WORKER" != "$OLD_WORKER"
+ok "the supervisor is the same process" pid_alive "$PARENT"
+smtp restarted --from alice@unrelated.example --to f16@example.org
+facts "the restarted worker answers and sees the session" restarted f16@example.org \
+    mta=postfix rcpt='<f16@example.org>' tls=none
+
 # --- SIGTERM ------------------------------------------------------------------------
 
 # A session in flight when SIGTERM arrives must still be served. Postfix
