@@ -115,7 +115,7 @@ static enum safepath_result safepath_not_root_owned(struct walk *w)
     safepath_subject(w, w->path, subject, sizeof subject);
     safepath_owner(w->st.st_uid, owner, sizeof owner);
     safepath_say(w->msg, w->msgsz, "%s is owned by %s: make it owned by root and"
-                 " not writable by others (chown root: %s; chmod %o %s)",
+                 " not writable by others (chown root %s; chmod %o %s)",
                  subject, owner, w->path, mode, w->path);
     return SAFEPATH_UNSAFE;
 }

@@ -107,7 +107,7 @@ chown nobody "$E2E_DIR/p3"
 write_conf "$CONF" "$INET" "$E2E_DIR/p3/forcetls.pid"
 refused piddir "$CONF"
 is "$RC" "78" "a pidfile directory owned by nobody: refused with EX_CONFIG"
-like "$OUT" "pidfile directory $E2E_DIR/p3 is owned by uid $NOBODY_UID \\($NOBODY_NAME\\): make it owned by root and not writable by others \\(chown root: $E2E_DIR/p3; chmod 755 $E2E_DIR/p3\\)" \
+like "$OUT" "pidfile directory $E2E_DIR/p3 is owned by uid $NOBODY_UID \\($NOBODY_NAME\\): make it owned by root and not writable by others \\(chown root $E2E_DIR/p3; chmod 755 $E2E_DIR/p3\\)" \
     "... with the message that says what to fix"
 is "$(ls -A "$E2E_DIR/p3")" "" "... and nothing was written into it"
 

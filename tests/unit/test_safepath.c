@@ -180,7 +180,7 @@ static void test_owned_by_others(void **state)
                                            msg, sizeof msg), SAFEPATH_UNSAFE);
     snprintf(want, sizeof want, "pidfile directory %s is owned by uid %ld%s%s%s:"
              " make it owned by root and not writable by others"
-             " (chown root: %s; chmod 755 %s)", p, (long)nobody,
+             " (chown root %s; chmod 755 %s)", p, (long)nobody,
              pw ? " (" : "", pw ? pw->pw_name : "", pw ? ")" : "", p, p);
     check_str("message", msg, want);
     /* Not root: the user owns their own paths. */
