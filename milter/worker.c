@@ -2,7 +2,8 @@
  * worker.c - the milter process: socket, privileges, reloads, smfi_main.
  *
  * Owns the life of one milter process under the supervisor: open the
- * socket while still privileged, drop privileges, start the reloader
+ * socket while still privileged (in a directory safepath.c found to be
+ * root's, so root follows no path the user controls), drop privileges, start the reloader
  * thread, and hand over to libmilter. It decides nothing about mail.
  *
  * Signals: the supervisor forks us with HUP, INT, TERM, USR1 and USR2
@@ -72,8 +73,8 @@ static bool worker_socket_gid(const struct config *c, gid_t *gid)
 /*
  * Make the directory of a unix socket spec safe before root writes in it:
  * created when missing (one level) as root:socket_group 0750 (Postfix may
- * traverse it) or root 0755; an existing unsafe one is refused. EX_OK,
- * EX_CONFIG (unsafe, or an unknown group) or EX_CANTCREAT.
+ * traverse it) or root 0755; an existing unsafe one is refused. EX_OK, or
+ * EX_CONFIG (unsafe, an unknown group, or it cannot be created).
  */
 static int worker_prepare_socket_dir(const char *what, const char *spec,
                                      const struct config *c)
