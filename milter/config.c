@@ -166,13 +166,11 @@ static bool store_string(struct loader *ld, const config_setting_t *s,
 static bool parse_socket(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
-    char buf[256];               /* a unix socket path is at most 107 bytes */
+    char buf[1024];              /* a unix socket path is at most 107 bytes */
 
-    if (syntax_has_prefix(text, "local:")) {
-        snprintf(buf, sizeof buf, "unix:%s", text + strlen("local:"));
-        text = buf;
-    }
-    return store_string(ld, s, text, field);
+    if (!config_socket_canonical(text, buf, sizeof buf))
+        return bad_value(ld, s, text, "too long");
+    return store_string(ld, s, buf, field);
 }
 
 /* An octal permission string. */

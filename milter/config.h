@@ -123,7 +123,8 @@ void config_release_unused_memory(void);
 
 /*
  * Problems of the environment rather than of the file (unknown user or
- * group, missing directory of a unix socket or of the pidfile). Calls
+ * group, missing directory of a unix socket or of the pidfile; as root,
+ * such a directory or pidfile that the daemon refuses, see safepath.h). Calls
  * warn(text) for each, text being "FILE:LINE: message" ("FILE: message"
  * for a default value) without a "warning:" prefix; they are warnings, not
  * errors, for -n. Checks config->socket, not a -p override.
@@ -142,6 +143,12 @@ const char *config_tls_settings_name(enum tls_settings settings);
  * On failure sets *err (when not NULL) to a static message.
  */
 bool config_socket_valid(const char *spec, const char **err);
+
+/*
+ * The form config_load stores for a valid specification ("local:" becomes
+ * its synonym "unix:"), e.g. for -p. False when it does not fit in out.
+ */
+bool config_socket_canonical(const char *spec, char *out, size_t outsz);
 
 /*
  * A smart host as Postfix writes a next hop, and so the key it uses for

@@ -3,13 +3,15 @@
  *
  * Owns config_check_environment: the problems of the system rather than of
  * the file (unknown user or group, missing directory of a unix socket or of
- * the pidfile), reported as warnings through the caller's function.
+ * the pidfile, and, when run as root, a directory or pidfile the daemon
+ * would refuse: see safepath.h), reported as warnings through the caller's
+ * function.
  *
  * Must not: change the snapshot or the system (no mkdir, no chown), fail a
  * load (a directory may appear before the daemon binds), log or exit.
  *
  * Thread safety: reads the snapshot, which is read-only after loading, and
- * uses only reentrant look-ups (getpwnam_r, getgrnam_r, stat), so it may
+ * uses only reentrant look-ups (getpwnam_r, getgrnam_r, safepath.c), so it may
  * run in any thread; warn is called in the caller's thread.
  */
 #include <errno.h>
@@ -23,6 +25,7 @@
 
 #include "config.h"
 #include "config_syntax.h"
+#include "safepath.h"
 
 /* What every warning needs. */
 struct env {
@@ -49,26 +52,32 @@ static void env_warn(const struct env *env, int line, const char *fmt, ...)
     env->warn(text, env->arg);
 }
 
-/* Warn when the directory that will hold file does not exist. */
+/*
+ * Warn when the directory that will hold file does not exist or, when we
+ * run as root, is one the daemon refuses (see safepath.h).
+ */
 static void check_dir(const struct env *env, int line, const char *what,
                       const char *file)
 {
-    char dir[PATH_MAX];
-    char *slash;
-    struct stat st;
+    char dir[PATH_MAX], label[64], msg[SAFEPATH_MSG_MAX];
 
-    snprintf(dir, sizeof dir, "%s", file);
-    if ((slash = strrchr(dir, '/')) == NULL)
+    if (!safepath_dirname(file, dir, sizeof dir))
         return;
-    if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    if (stat(dir, &st) != 0)
-        env_warn(env, line, "directory %s of the %s does not exist: %s", dir,
-                 what, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        env_warn(env, line, "%s of the %s is not a directory", dir, what);
+    snprintf(label, sizeof label, "%s directory", what);
+    switch (safepath_check_dir(label, dir, safepath_as_root(), msg, sizeof msg)) {
+    case SAFEPATH_OK:
+        break;
+    case SAFEPATH_MISSING:
+        env_warn(env, line, "directory %s of the %s does not exist: %s", dir, what,
+                 strerror(ENOENT));
+        break;
+    case SAFEPATH_UNSAFE:
+        env_warn(env, line, "%s; the daemon refuses to start as root", msg);
+        break;
+    case SAFEPATH_ERROR:
+        env_warn(env, line, "%s", msg);
+        break;
+    }
 }
 
 /* Warn about a unix socket whose directory is missing. */
@@ -104,6 +113,11 @@ void config_check_environment(const struct config *config,
     check_socket(&env, config->lines.socket, "socket", config->socket);
     check_socket(&env, config->lines.policy_socket, "policy_socket",
                  config->policy_socket);
-    if (config->pidfile != NULL)
+    if (config->pidfile != NULL) {
+        char msg[SAFEPATH_MSG_MAX];
+
         check_dir(&env, config->lines.pidfile, "pidfile", config->pidfile);
+        if (!safepath_check_file("pidfile", config->pidfile, msg, sizeof msg))
+            env_warn(&env, config->lines.pidfile, "%s", msg);
+    }
 }

@@ -239,6 +239,16 @@ bool config_socket_valid(const char *spec, const char **err)
     return why == NULL;
 }
 
+/* The stored form of a valid socket specification (see config.h). */
+bool config_socket_canonical(const char *spec, char *out, size_t outsz)
+{
+    int n = syntax_has_prefix(spec, "local:")
+        ? snprintf(out, outsz, "unix:%s", spec + strlen("local:"))
+        : snprintf(out, outsz, "%s", spec);
+
+    return n >= 0 && (size_t)n < outsz;
+}
+
 /* An octal permission string (see config_syntax.h). */
 bool syntax_mode(const char *text, mode_t *mode, const char **why)
 {

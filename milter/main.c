@@ -25,7 +25,8 @@
 
 struct options {
     const char *config_path;
-    const char *socket;       /* -p */
+    const char *socket;       /* -p, validated and in its stored form */
+    char socket_buf[1024];
     const char *table;        /* -P */
     bool foreground;
     bool debug;
@@ -47,6 +48,21 @@ static void usage(FILE *out)
             "  -V         print the version\n"
             "  -h         print this help\n",
             CONFIG_DEFAULT_PATH, POLICYMAP_TABLE_NAMES);
+}
+
+/* -p obeys the rules of socket in the file (and local: becomes unix:), or exit. */
+static void check_socket_option(struct options *opts)
+{
+    const char *why = NULL;
+
+    if (!config_socket_valid(opts->socket, &why)
+        || !config_socket_canonical(opts->socket, opts->socket_buf,
+                                    sizeof opts->socket_buf)) {
+        fprintf(stderr, "forcetls-milter: -p \"%.200s\": %s\n", opts->socket,
+                why != NULL ? why : "too long");
+        exit(EX_USAGE);
+    }
+    opts->socket = opts->socket_buf;
 }
 
 /* Parse argv into opts; exits on -V, -h and usage errors. */
@@ -78,6 +94,8 @@ static void parse_options(int argc, char **argv, struct options *opts)
         usage(stderr);
         exit(EX_USAGE);
     }
+    if (opts->socket != NULL)
+        check_socket_option(opts);
 }
 
 /* Print an environment warning for -n. */

@@ -41,6 +41,7 @@
 #include "netstring.h"
 #include "policymap.h"
 #include "policyserver.h"
+#include "safepath.h"
 
 #define POLICYSERVER_MAX_CONNS 256
 #define POLICYSERVER_IDLE_SECONDS 60
@@ -95,19 +96,20 @@ static bool ps_set_flags(int fd)
 
 /* ---- Opening the socket ---- */
 
-/* Give the socket file its group (mode was set by umask and chmod). */
-static bool ps_set_group(const char *path, const char *group)
+/* Give the socket file its mode and group, never through a link. */
+static bool ps_set_access(const char *path, mode_t mode, const char *group)
 {
-    struct group *gr;
+    char msg[SAFEPATH_MSG_MAX];
+    struct group *gr = NULL;
 
-    if (group == NULL)
-        return true;
-    if ((gr = getgrnam(group)) == NULL) {
+    if (group != NULL && (gr = getgrnam(group)) == NULL) {
         log_msg(LOG_ERR, "policy socket %s: no such group %s", path, group);
         return false;
     }
-    if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
-        log_msg(LOG_ERR, "chown %s: %s", path, strerror(errno));
+    if (!safepath_set_socket_access("policy socket", path, mode,
+                                    gr != NULL ? gr->gr_gid : (gid_t)-1, msg,
+                                    sizeof msg)) {
+        log_msg(LOG_ERR, "%s", msg);
         return false;
     }
     return true;
@@ -116,20 +118,10 @@ static bool ps_set_group(const char *path, const char *group)
 /* Remove a stale socket at path; refuse to remove anything else. */
 static bool ps_remove_stale(const char *path)
 {
-    struct stat st;
+    char msg[SAFEPATH_MSG_MAX];
 
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT)
-            return true;
-        log_msg(LOG_ERR, "policy socket %s: %s", path, strerror(errno));
-        return false;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        log_msg(LOG_ERR, "policy socket %s exists and is not a socket", path);
-        return false;
-    }
-    if (unlink(path) != 0) {
-        log_msg(LOG_ERR, "cannot remove stale socket %s: %s", path, strerror(errno));
+    if (!safepath_remove_stale_socket("policy socket", path, msg, sizeof msg)) {
+        log_msg(LOG_ERR, "%s", msg);
         return false;
     }
     return true;
@@ -153,9 +145,12 @@ static int ps_open_unix(const char *path, mode_t mode, const char *group)
     old_mask = umask(~mode & 0777);
     rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
     umask(old_mask);
-    if (rc != 0 || chmod(path, mode) != 0 || !ps_set_group(path, group) ||
-        listen(fd, POLICYSERVER_BACKLOG) != 0 || !ps_set_flags(fd) ||
-        stat(path, &st) != 0) {
+    if (rc == 0 && !ps_set_access(path, mode, group)) {
+        close(fd);
+        return -1;
+    }
+    if (rc != 0 || listen(fd, POLICYSERVER_BACKLOG) != 0 || !ps_set_flags(fd) ||
+        lstat(path, &st) != 0) {
         log_msg(LOG_ERR, "policy socket %s: %s", path, strerror(errno));
         close(fd);
         return -1;

@@ -37,6 +37,7 @@
 #endif
 
 #include "log.h"
+#include "safepath.h"
 #include "supervisor.h"
 
 /* How long a stopping worker may take before it is killed. */
@@ -62,36 +63,39 @@ static void supervisor_sigchld(int sig)
     (void)sig;
 }
 
-/* Create the pidfile's directory if it is missing (one level, like /run/forcetls). */
-static void supervisor_make_pid_dir(const char *path)
+/*
+ * Before anything else: the pidfile's directory exists (created root-owned,
+ * one level, like /run/forcetls) and is safe, and the pidfile, if there is
+ * one, is a plain file that root may open (see safepath.h).
+ */
+static bool supervisor_check_pidfile(const char *path)
 {
-    char dir[4096];
-    char *slash;
+    char dir[4096], msg[SAFEPATH_MSG_MAX];
+    bool created;
 
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-        return;
-    slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return;
-    *slash = '\0';
-    if (mkdir(dir, 0755) == 0)
+    if (!safepath_dirname(path, dir, sizeof dir)) {
+        log_msg(LOG_ERR, "pidfile %s: not an absolute path that fits", path);
+        return false;
+    }
+    if (!safepath_prepare_dir("pidfile directory", dir, 0755, (gid_t)-1, &created,
+                              msg, sizeof msg)
+        || !safepath_check_file("pidfile", path, msg, sizeof msg)) {
+        log_msg(LOG_ERR, "%s", msg);
+        return false;
+    }
+    if (created)
         log_msg(LOG_NOTICE, "created pidfile directory %s", dir);
+    return true;
 }
 
-/* Write our PID to path; a failure is logged, not fatal. */
+/* Write our PID to path, never through a link; a failure is logged, not fatal. */
 static void supervisor_write_pidfile(const char *path)
 {
-    char text[32];
-    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-    int fd;
+    char text[32], msg[SAFEPATH_MSG_MAX];
 
-    supervisor_make_pid_dir(path);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-    if (fd < 0 || write(fd, text, (size_t)len) != len)
-        log_msg(LOG_ERR, "cannot write pidfile %s: %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    if (!safepath_write_file("pidfile", path, text, msg, sizeof msg))
+        log_msg(LOG_ERR, "cannot write pidfile: %s", msg);
 }
 
 /* Is process pid a forcetls-milter (and not an unrelated one that reused a stale PID)? */
@@ -114,14 +118,8 @@ static bool supervisor_already_running(const char *path)
 {
     char text[32] = "";
     long pid;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t got;
 
-    if (fd < 0)
-        return false;
-    got = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (got <= 0)
+    if (!safepath_read_file(path, text, sizeof text) || text[0] == '\0')
         return false;
     pid = strtol(text, NULL, 10);
     if (pid <= 1 || pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
@@ -333,6 +331,10 @@ int supervisor_run(const struct supervisor_job *job, int ready_fd)
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
 
+    if (job->pidfile != NULL && !supervisor_check_pidfile(job->pidfile)) {
+        supervisor_report_ready(ready_fd, EX_CONFIG);
+        return EX_CONFIG;
+    }
     if (job->pidfile != NULL && supervisor_already_running(job->pidfile)) {
         supervisor_report_ready(ready_fd, EX_UNAVAILABLE);
         return EX_UNAVAILABLE;

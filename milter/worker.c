@@ -2,7 +2,8 @@
  * worker.c - the milter process: socket, privileges, reloads, smfi_main.
  *
  * Owns the life of one milter process under the supervisor: open the
- * socket while still privileged, drop privileges, start the reloader
+ * socket while still privileged (in a directory safepath.c found to be
+ * root's, so root follows no path the user controls), drop privileges, start the reloader
  * thread, and hand over to libmilter. It decides nothing about mail.
  *
  * Signals: the supervisor forks us with HUP, INT, TERM, USR1 and USR2
@@ -17,7 +18,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -35,6 +35,7 @@
 #include "confref.h"
 #include "log.h"
 #include "policyserver.h"
+#include "safepath.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -53,59 +54,71 @@ static const char *worker_unix_path(const char *spec)
     return NULL;
 }
 
-/* Create the socket's directory if it is missing (one level). */
-static void worker_make_socket_dir(const char *path, const struct config *c)
+/* The gid of socket_group, (gid_t)-1 when unset; false when unknown. */
+static bool worker_socket_gid(const struct config *c, gid_t *gid)
 {
-    char copy[4096];
-    const char *dir;
-    struct stat st;
+    struct group *gr;
 
-    if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-        return;
-    dir = dirname(copy);
-    if (stat(dir, &st) == 0 || mkdir(dir, 0750) != 0)
-        return;
-    log_msg(LOG_NOTICE, "created socket directory %s", dir);
-    if (c->user != NULL || c->socket_group != NULL) {
-        struct passwd *pw = c->user ? getpwnam(c->user) : NULL;
-        struct group *gr = c->socket_group ? getgrnam(c->socket_group) : NULL;
-
-        if (chown(dir, pw ? pw->pw_uid : (uid_t)-1, gr ? gr->gr_gid : (gid_t)-1) != 0)
-            log_msg(LOG_WARNING, "chown %s: %s", dir, strerror(errno));
-    }
-}
-
-/* Give a unix socket its configured mode and group. */
-static bool worker_set_socket_access(const char *path, const struct config *c)
-{
-    if (chmod(path, c->socket_mode) != 0) {
-        log_msg(LOG_ERR, "chmod %s: %s", path, strerror(errno));
+    *gid = (gid_t)-1;
+    if (c->socket_group == NULL)
+        return true;
+    if ((gr = getgrnam(c->socket_group)) == NULL) {
+        log_msg(LOG_ERR, "socket_group %s: no such group", c->socket_group);
         return false;
     }
-    if (c->socket_group != NULL) {
-        struct group *gr = getgrnam(c->socket_group);
-
-        if (gr == NULL) {
-            log_msg(LOG_ERR, "socket_group %s: no such group", c->socket_group);
-            return false;
-        }
-        if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
-            log_msg(LOG_ERR, "chown %s: %s", path, strerror(errno));
-            return false;
-        }
-    }
+    *gid = gr->gr_gid;
     return true;
 }
 
-/* Open the milter socket (replacing a stale unix socket). */
+/*
+ * Make the directory of a unix socket spec safe before root writes in it:
+ * created when missing (one level) as root:socket_group 0750 (Postfix may
+ * traverse it) or root 0755; an existing unsafe one is refused. EX_OK, or
+ * EX_CONFIG (unsafe, an unknown group, or it cannot be created).
+ */
+static int worker_prepare_socket_dir(const char *what, const char *spec,
+                                     const struct config *c)
+{
+    const char *path = worker_unix_path(spec);
+    char dir[4096], msg[SAFEPATH_MSG_MAX];
+    bool created;
+    gid_t gid;
+
+    if (path == NULL)
+        return EX_OK;
+    if (!worker_socket_gid(c, &gid))
+        return EX_CONFIG;
+    if (!safepath_dirname(path, dir, sizeof dir)) {
+        log_msg(LOG_ERR, "%s %s: not an absolute path that fits", what, path);
+        return EX_CONFIG;
+    }
+    if (!safepath_prepare_dir(what, dir, gid != (gid_t)-1 ? 0750 : 0755, gid,
+                              &created, msg, sizeof msg)) {
+        log_msg(LOG_ERR, "%s", msg);
+        return EX_CONFIG;
+    }
+    if (created)
+        log_msg(LOG_NOTICE, "created %s %s", what, dir);
+    return EX_OK;
+}
+
+/* Open the milter socket (replacing a stale unix socket) in a safe directory. */
 static bool worker_open_socket(const char *spec, const struct config *c)
 {
     const char *path = worker_unix_path(spec);
+    char msg[SAFEPATH_MSG_MAX];
     mode_t old_mask = 0;
+    gid_t gid = (gid_t)-1;
     bool ok;
 
     if (path != NULL) {
-        worker_make_socket_dir(path, c);
+        if (!worker_socket_gid(c, &gid))
+            return false;
+        /* Before libmilter's own removal, whose stat() follows links. */
+        if (!safepath_remove_stale_socket("socket", path, msg, sizeof msg)) {
+            log_msg(LOG_ERR, "%s", msg);
+            return false;
+        }
         old_mask = umask(~c->socket_mode & 0777);
     }
     ok = smfi_setconn((char *)spec) == MI_SUCCESS && smfi_opensocket(true) == MI_SUCCESS;
@@ -115,7 +128,12 @@ static bool worker_open_socket(const char *spec, const struct config *c)
         log_msg(LOG_ERR, "cannot open milter socket %s", spec);
         return false;
     }
-    return path == NULL || worker_set_socket_access(path, c);
+    if (path != NULL && !safepath_set_socket_access("socket", path, c->socket_mode,
+                                                    gid, msg, sizeof msg)) {
+        log_msg(LOG_ERR, "%s", msg);
+        return false;
+    }
+    return true;
 }
 
 /* Become the configured user; refuse to go on as root if we cannot. */
@@ -269,6 +287,13 @@ int worker_run(void *arg, int ready_fd, unsigned generation)
         log_msg(LOG_ERR, "smfi_register failed");
         return EX_SOFTWARE;
     }
+    if ((status = worker_prepare_socket_dir("socket directory", ws->socket,
+                                            ws->startup)) != EX_OK
+        || (ws->startup->policy_socket != NULL
+            && (status = worker_prepare_socket_dir("policy_socket directory",
+                                                   ws->startup->policy_socket,
+                                                   ws->startup)) != EX_OK))
+        return status;
     if (!worker_open_socket(ws->socket, ws->startup))
         return EX_UNAVAILABLE;
     if (ws->startup->policy_socket != NULL) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # privileges.sh - end-to-end checks of how the daemon sets itself up as
-# root: a unix socket in a directory it creates, with the configured mode
-# and group so that a real Postfix (running as user postfix) can connect;
+# root: a unix socket in a directory it creates (owned by root, group
+# socket_group, 0750), with the configured mode and group so that a real
+# Postfix (running as user postfix) can connect;
 # the worker running as the configured user while the supervisor keeps the
 # pidfile; reload as that user; a stale socket replaced; and an unusable
 # user refused at startup but only warned about by -n. TAP output.
@@ -59,7 +60,10 @@ write_conf "$CONF" nobody
 start_unix_milter "$CONF"
 ok "the unix socket exists in the directory the daemon created" test -S "$SOCK"
 is "$(stat -c '%a %G' "$SOCK")" "660 postfix" "socket mode 0660, group postfix"
-is "$(stat -c '%G' "$SOCK_DIR")" "postfix" "socket directory group postfix"
+is "$(stat -c '%U %G %a' "$SOCK_DIR")" "root postfix 750" \
+    "socket directory created root:postfix 0750 (root's, Postfix may traverse it)"
+is "$(stat -c '%U %G %a' "$(dirname "$PIDFILE")")" "root root 755" \
+    "pidfile directory created root:root 0755"
 WORKER=$(milter_children | head -n 1)
 is "$(uid_of "$WORKER")" "$NOBODY_UID" "the worker runs as user nobody"
 is "$(uid_of "$MILTER_PID")" "0" "the supervisor stays root (it restarts the worker)"

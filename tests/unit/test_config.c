@@ -5,6 +5,7 @@
  * or the parsed values and compiled tables. The shipped conf/forcetls.conf
  * must load too.
  */
+#include <errno.h>
 #include <locale.h>
 #include <syslog.h>
 
@@ -747,14 +748,28 @@ static void test_environment(void **state)
 {
     struct config *cfg;
     struct warnings w = { 0 };
-    char want[400];
+    char want[400], dir[64] = "/tmp/ftls-env.XXXXXX", text[400];
 
     (void)state;
-    cfg = load_ok("socket = \"unix:/tmp/forcetls.sock\";\n"
-                  "user = \"root\";\nsocket_group = \"root\";\n"
-                  "pidfile = \"/tmp/forcetls.pid\";\n");
+    if (mkdtemp(dir) == NULL)
+        fail_msg("mkdtemp: %s", strerror(errno));
+    snprintf(text, sizeof text, "socket = \"unix:%s/forcetls.sock\";\n"
+             "user = \"root\";\nsocket_group = \"root\";\n"
+             "pidfile = \"%s/forcetls.pid\";\n", dir, dir);
+    cfg = load_ok(text);
     config_check_environment(cfg, collect, &w);
     check_int("warnings for a sane environment", w.count, 0);
+    /* As root, a directory someone else owns is one the daemon refuses. */
+    if (geteuid() == 0 && chown(dir, 65534, (gid_t)-1) == 0) {
+        config_check_environment(cfg, collect, &w);
+        check_int("warnings for a directory owned by uid 65534", w.count, 2);
+        snprintf(want, sizeof want, "%s:1: socket directory %s is owned by uid 65534",
+                 cfg->path, dir);
+        if (strncmp(w.text[0], want, strlen(want)) != 0)
+            fail_msg("warning 0: got \"%s\", want prefix \"%s\"", w.text[0], want);
+        w.count = 0;
+    }
+    rmdir(dir);
     config_free(cfg);
 
     cfg = load_ok("user = \"no-such-user-ftls\";\n"
