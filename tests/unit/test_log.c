@@ -50,6 +50,83 @@ static void test_escape_truncates(void **state)
     assert_string_equal(out + LOG_VALUE_MAX, "...");
 }
 
+/* fill S with n copies of byte c followed by tail; returns S. */
+static char *fill(char *s, size_t n, char c, const char *tail)
+{
+    memset(s, c, n);
+    strcpy(s + n, tail);
+    return s;
+}
+
+/*
+ * Rows at the cut: exactly LOG_VALUE_MAX bytes are whole (no marker), one
+ * more is cut and marked, and an escape is never split by the cut.
+ */
+static void test_escape_cut_rows(void **state)
+{
+    char in[LOG_VALUE_MAX + 16], want[LOG_VALUE_BUF], out[LOG_VALUE_BUF];
+
+    (void)state;
+    /* exactly LOG_VALUE_MAX plain bytes: whole */
+    log_value(fill(in, LOG_VALUE_MAX, 'a', ""), out, sizeof(out));
+    check_str("LOG_VALUE_MAX bytes", out, fill(want, LOG_VALUE_MAX, 'a', ""));
+    /* LOG_VALUE_MAX + 1: cut at LOG_VALUE_MAX and marked */
+    log_value(fill(in, LOG_VALUE_MAX, 'a', "b"), out, sizeof(out));
+    check_str("LOG_VALUE_MAX + 1 bytes", out,
+              fill(want, LOG_VALUE_MAX, 'a', "..."));
+    /* quoted, LOG_VALUE_MAX bytes: whole, closing quote after */
+    fill(in, LOG_VALUE_MAX - 1, 'a', " ");
+    log_value(in, out, sizeof(out));
+    want[0] = '"';
+    fill(want + 1, LOG_VALUE_MAX - 1, 'a', " \"");
+    check_str("quoted LOG_VALUE_MAX bytes", out, want);
+    /* a 4-byte escape as the last kept byte, then the cut */
+    fill(in, LOG_VALUE_MAX - 1, 'a', "\x01\x02");
+    log_value(in, out, sizeof(out));
+    want[0] = '"';
+    fill(want + 1, LOG_VALUE_MAX - 1, 'a', "\\x01...\"");
+    check_str("escape before the cut", out, want);
+    /* a 2-byte escape straddling LOG_VALUE_MAX: dropped whole, marked */
+    fill(in, LOG_VALUE_MAX, 'a', "\n");
+    log_value(in, out, sizeof(out));
+    want[0] = '"';
+    fill(want + 1, LOG_VALUE_MAX, 'a', "...\"");
+    check_str("escape after the cut", out, want);
+    /* UTF-8 (two escaped bytes) cut between its bytes is still marked */
+    fill(in, LOG_VALUE_MAX - 1, 'a', "\xc3\xbc");
+    log_value(in, out, sizeof(out));
+    want[0] = '"';
+    fill(want + 1, LOG_VALUE_MAX - 1, 'a', "\\xc3...\"");
+    check_str("multi-byte character at the cut", out, want);
+}
+
+/* A buffer smaller than the escaped value cuts before a whole escape. */
+static void test_escape_cut_by_buffer(void **state)
+{
+    static const struct {
+        size_t outsz;
+        const char *in, *want;
+    } rows[] = {
+        { 12, "abcdefghij", "abcdef..." },
+        { 12, "abcdef", "abcdef" },
+        { 12, "\x01\x01\x01", "\"\\x01...\"" },    /* 2nd escape would end at 9 > 6 */
+        { 13, "a\x01\x01", "\"a\\x01...\"" },
+        { 14, "ab\x01\x01", "\"ab\\x01...\"" },
+        { 8, "abcdef", "ab..." },
+        { 8, "a b", "\"a...\"" },
+        { 7, "abc", "" },
+        { 1, "abc", "" },
+    };
+    char out[64];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+        memset(out, 'X', sizeof(out));
+        log_value(rows[i].in, out, rows[i].outsz);
+        check_str_in("log_value small buffer", rows[i].in, out, rows[i].want);
+    }
+}
+
 /* Worst-case bytes fit the documented buffer without truncation. */
 static void test_escape_worst_case_fits(void **state)
 {
@@ -91,6 +168,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape_table),
         cmocka_unit_test(test_escape_truncates),
+        cmocka_unit_test(test_escape_cut_rows),
+        cmocka_unit_test(test_escape_cut_by_buffer),
         cmocka_unit_test(test_escape_worst_case_fits),
         cmocka_unit_test(test_escape_small_buffer),
         cmocka_unit_test(test_facility_names),
