@@ -83,7 +83,9 @@ static void session_id_init(void)
 }
 
 /*
- * A new session id: 12 hex digits, 6 of prefix and 6 of counter. Every
+ * A new session id: 7 to 12 hex digits, 6 of prefix and 1 to 6 of
+ * counter (the prefix has a fixed width, so ids cannot run into each
+ * other). Every
  * 2^24 sessions the prefix moves on by an odd step, so ids never repeat
  * within a worker (before 2^48 sessions) and two workers share one only
  * if their random prefixes collide.
@@ -94,7 +96,7 @@ static void session_id_make(char *out, size_t outsz)
     uint32_t epoch = (uint32_t)(n >> 24);
     uint32_t prefix = (callbacks_id_prefix + epoch * 0x9e3779b1u) & 0xffffffu;
 
-    snprintf(out, outsz, "%06lx%06llx", (unsigned long)prefix, n & 0xffffffull);
+    snprintf(out, outsz, "%06lx%llx", (unsigned long)prefix, n & 0xffffffull);
 }
 
 /* The session of ctx, or NULL. */
@@ -346,6 +348,7 @@ static sfsistat tempfail_internal(SMFICTX *ctx, const struct session *s,
                                   const char *sender_text,
                                   const char *rcpt_text, const char *why)
 {
+    struct policy_session facts;
     struct verdict v;
     char fresh[24], e_id[LOG_VALUE_BUF], line[LOG_LINE_MAX];
     const char *id, *queue_id = macro(ctx, "i");
@@ -358,9 +361,11 @@ static sfsistat tempfail_internal(SMFICTX *ctx, const struct session *s,
         session_id_make(fresh, sizeof(fresh));
         id = fresh;
     }
+    if (s != NULL)
+        rcpt_facts(s, ctx, &facts);
     policy_fail_closed(&v);
     policy_format_line(s != NULL ? s->config : NULL, &v,
-                       s != NULL ? &s->facts : NULL, id, sender_text,
+                       s != NULL ? &facts : NULL, id, sender_text,
                        rcpt_text, line, sizeof(line));
     log_msg(LOG_INFO, "%s", line);
     log_value(id, e_id, sizeof(e_id));
