@@ -1,6 +1,13 @@
 /*
- * test_log.c - logfmt escaping and facility names.
+ * test_log.c - logfmt escaping, the "..." mark of every cut (values at
+ * LOG_VALUE_MAX, escapes at the cut, small buffers, log_msg lines), and
+ * facility names.
  */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <unistd.h>
+
 #include "log.h"
 #include "testutil.h"
 
@@ -152,6 +159,46 @@ static void test_escape_small_buffer(void **state)
     assert_true(strlen(out) < sizeof(out));
 }
 
+/*
+ * log_msg: a line that fits is written whole; a longer one is cut to
+ * LOG_LINE_MAX - 1 bytes and ends in "..." (stderr copy read back).
+ */
+static void test_line_cut(void **state)
+{
+    static char big[LOG_LINE_MAX + 100], got[LOG_LINE_MAX + 200];
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    size_t n, prefix;
+
+    (void)state;
+    assert_non_null(tmp);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+    log_open("test_log", LOG_USER, true);
+    memset(big, 'a', sizeof(big) - 1);
+    big[LOG_LINE_MAX - 1] = '\0';          /* exactly fits: LOG_LINE_MAX - 1 bytes */
+    log_msg(LOG_INFO, "%s", big);
+    big[LOG_LINE_MAX - 1] = 'b';            /* one byte more */
+    big[LOG_LINE_MAX] = '\0';
+    log_msg(LOG_INFO, "%s", big);
+    log_open("test_log", LOG_USER, false);
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    rewind(tmp);
+
+    assert_non_null(fgets(got, sizeof(got), tmp));
+    prefix = strcspn(got, ":") + 2;         /* "test_log[PID]: " */
+    n = strlen(got);
+    check_int("whole line length", (long)(n - prefix), LOG_LINE_MAX);  /* + '\n' */
+    check_str("whole line end", got + n - 4, "aaa\n");
+    assert_non_null(fgets(got, sizeof(got), tmp));
+    n = strlen(got);
+    check_int("cut line length", (long)(n - prefix), LOG_LINE_MAX);
+    check_str("cut line marked", got + n - 5, "a...\n");
+    fclose(tmp);
+}
+
 /* Facility names map to syslog values; unknown ones to -1. */
 static void test_facility_names(void **state)
 {
@@ -172,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_escape_cut_by_buffer),
         cmocka_unit_test(test_escape_worst_case_fits),
         cmocka_unit_test(test_escape_small_buffer),
+        cmocka_unit_test(test_line_cut),
         cmocka_unit_test(test_facility_names),
     };
 
