@@ -7,14 +7,19 @@
  * policy engine per recipient, and turning its verdict into a reply and a
  * log line. It makes no policy decision of its own and never accepts mail
  * the policy would refuse: any internal trouble (no memory, no
- * configuration, unparsable envelope) tempfails the recipient. It never
+ * configuration, unparsable envelope) tempfails the recipient, with its
+ * decision line (reason=internal). TLS macros are read at MAIL and, where
+ * MAIL lacked them, again at RCPT (tlsfacts_fill_missing). It never
  * returns SMFIS_DISCARD.
  *
  * Thread safety: Debian's libmilter runs one session's callbacks on
  * different pool threads, one at a time; all per-session state lives in
  * the smfi_setpriv() block. Shared state is the configuration (immutable,
- * reference-counted in confref.c) and a few atomics below.
+ * reference-counted in confref.c), a few atomics below, and the session-id
+ * prefix, written before libmilter starts its threads (and in a forked
+ * child before it has any).
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -460,7 +465,12 @@ static struct smfiDesc callbacks_desc = {
 /* Register the filter with libmilter. */
 bool callbacks_register(void)
 {
+    static bool atfork_set;
+
     session_id_init();
+    /* A process forked after this (a worker) draws its own prefix. */
+    if (!atfork_set && pthread_atfork(NULL, NULL, session_id_init) == 0)
+        atfork_set = true;
     return smfi_register(callbacks_desc) == MI_SUCCESS;
 }
 
