@@ -11,7 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "config.h"
-#include "log.h"
 #include "policy.h"
 #include "tlsfacts.h"
 #include "testutil.h"
@@ -49,12 +48,7 @@ static const char main_conf[] =
     "  { name = \"mon\"; sender_domains = [ \"multi.example\" ];\n"
     "    action = \"monitor\"; },\n"
     "  { name = \"rej2\"; sender_domains = [ \"*.multi.example\" ];\n"
-    "    min_tls_version = \"TLSv1.3\"; },\n"
-    "  { name = \"privca\"; sender_domains = [ \"privca.example\" ];\n"
-    "    certificate_issuers = [ \"Partner Private CA\" ]; },\n"
-    "  { name = \"ipca\"; sender_ips = [ \"100.64.0.0/24\" ];\n"
-    "    certificate_issuers = [ \"Partner Private CA\", \"Lab Root CA\" ];\n"
-    "    action = \"tempfail\"; }\n"
+    "    min_tls_version = \"TLSv1.3\"; }\n"
     ");\n"
     "outbound = (\n"
     "  { name = \"fabrikam\"; recipient_domains = [ \"fabrikam.com\" ];\n"
@@ -436,42 +430,6 @@ static const struct decide_case decide_cases[] = {
     { "inbound rejects before outbound tempfails", "192.0.2.7", PF, PLAIN,
       "<a@contoso.com>", "<b@fabrikam.com>", REJ, REASON_NO_TLS, "contoso",
       "contoso,fabrikam", TX_NO_TLS },
-    /* certificate_issuers alone: any verified certificate from them */
-    { "issuers alone: plaintext", "203.0.113.9", PF, PLAIN,
-      "<a@privca.example>", RCPT, REJ, REASON_NO_TLS, "privca", "privca",
-      TX_NO_TLS },
-    { "issuers alone: TLS without cert", "203.0.113.9", PF, T12,
-      "<a@privca.example>", RCPT, REJ, REASON_NO_CLIENT_CERT, "privca",
-      "privca", TX_CERT },
-    { "issuers alone: any name from the issuer", "203.0.113.9", PF,
-      T12_CERT("host17.partner.example", "Partner Private CA"),
-      "<a@privca.example>", RCPT, ACC, REASON_OK, "privca", "privca", "" },
-    { "issuers alone: issuer case-insensitive", "203.0.113.9", PF,
-      T12_CERT("other.partner.example", "PARTNER private ca"),
-      "<a@privca.example>", RCPT, ACC, REASON_OK, "privca", "privca", "" },
-    { "issuers alone: other issuer", "203.0.113.9", PF,
-      T12_CERT("host17.partner.example", "Evil CA"), "<a@privca.example>",
-      RCPT, REJ, REASON_CERT_ISSUER_MISMATCH, "privca", "privca",
-      TX_BADCERT },
-    { "issuers alone: no issuer", "203.0.113.9", PF,
-      T12_CERT("host17.partner.example", NULL), "<a@privca.example>", RCPT,
-      REJ, REASON_CERT_ISSUER_MISMATCH, "privca", "privca", TX_BADCERT },
-    { "issuers alone: sendmail unverified", "203.0.113.9", SM,
-      SM_T12("FAIL", "host17.partner.example", "Partner+20Private+20CA"),
-      "<a@privca.example>", RCPT, REJ, REASON_NO_CLIENT_CERT, "privca",
-      "privca", TX_CERT },
-    { "issuers alone: sendmail verified", "203.0.113.9", SM,
-      SM_T12("OK", "host17.partner.example", "Partner+20Private+20CA"),
-      "<a@privca.example>", RCPT, ACC, REASON_OK, "privca", "privca", "" },
-    { "issuers alone by ip: ok", "100.64.0.9", PF,
-      T12_CERT("relay9.partner.example", "Lab Root CA"), "<a@any.example>",
-      RCPT, ACC, REASON_OK, "ipca", "ipca", "" },
-    { "issuers alone by ip: null sender, other issuer", "100.64.0.9", PF,
-      T12_CERT("relay9.partner.example", "Evil CA"), "<>", RCPT, TMP,
-      REASON_CERT_ISSUER_MISMATCH, "ipca", "ipca", TX_BADCERT },
-    { "issuers alone by ip: other address not matched", "100.64.1.9", PF,
-      T12_CERT("relay9.partner.example", "Evil CA"), "<a@any.example>",
-      RCPT, ACC, REASON_OK, NULL, "", "" },
 };
 
 static void
@@ -979,113 +937,6 @@ t_format_long_values(void **state)
         fail_msg("long values: got %zu bytes, want <= 1500", strlen(line));
 }
 
-/*
- * Recipients forcetls could not judge still get one decision line
- * (contract, Guarantees): tempfail, reason internal, the raw addresses
- * escaped, with or without a configuration and session facts.
- */
-static void
-t_format_internal(void **state)
-{
-    static const struct {
-        const char *name;
-        bool config, facts;
-        const char *sender_text, *rcpt_text, *want;
-    } cases[] = {
-        { "no configuration, no facts, CR LF in rcpt", false, false, NULL,
-          "<a\r\nb@x.example>",
-          "s=3f2a1 decision=tempfail direction=none connector=none"
-          " stage=rcpt reason=internal client=none sender=none"
-          " rcpt=\"<a\\r\\nb@x.example>\" tls=none cipher=none cert=none" },
-        { "unbalanced bracket logged as it came", true, true,
-          "<a@contoso.com>", "<b@example.org",
-          "s=3f2a1 decision=tempfail direction=none connector=none"
-          " stage=rcpt reason=internal client=192.0.2.7"
-          " sender=<a@contoso.com> rcpt=<b@example.org tls=TLSv1.3"
-          " cipher=TLS_AES_256_GCM_SHA384 cert=none" },
-        { "unparsable sender, forged key escaped", true, false,
-          "<x@y> decision=accept", "<b@example.org>",
-          "s=3f2a1 decision=tempfail direction=none connector=none"
-          " stage=rcpt reason=internal client=none"
-          " sender=\"<x@y> decision=accept\" rcpt=<b@example.org>"
-          " tls=none cipher=none cert=none" },
-        { "closing bracket only", false, false, "a@b>", "b@example.org",
-          "s=3f2a1 decision=tempfail direction=none connector=none"
-          " stage=rcpt reason=internal client=none sender=a@b>"
-          " rcpt=<b@example.org> tls=none cipher=none cert=none" },
-    };
-    struct tls_macros t13 = T13;
-    struct policy_session facts;
-    struct verdict v;
-    char line[4096], big[10 * 1024 + 2], want[LOG_VALUE_MAX + 32];
-    size_t i;
-
-    (void)state;
-    make_session(&facts, "192.0.2.7", PF, &t13);
-    policy_fail_closed(&v);
-    check_str("decision", policy_decision_name(v.decision), "tempfail");
-    check_str("reason", policy_reason_name(v.reason), "internal");
-    check_str("code", v.reply_code, "451");
-    check_str("xcode", v.reply_xcode, "4.7.1");
-    check_str("text", v.reply_text, "temporary policy failure, try again later");
-    check_int("matches", (long)v.match_count, 0);
-    for (i = 0; i < ARRAY_LEN(cases); i++) {
-        policy_format_line(cases[i].config ? main_config : NULL, &v,
-                           cases[i].facts ? &facts : NULL, "3f2a1",
-                           cases[i].sender_text, cases[i].rcpt_text, line,
-                           sizeof(line));
-        check_str(cases[i].name, line, cases[i].want);
-    }
-    /* A 10 KB address: cut to LOG_VALUE_MAX bytes and marked. */
-    big[0] = '<';
-    memset(big + 1, 'x', sizeof(big) - 2);
-    big[sizeof(big) - 1] = '\0';
-    policy_format_line(NULL, &v, NULL, "3f2a1", NULL, big, line, sizeof(line));
-    want[0] = ' ';
-    memcpy(want + 1, "rcpt=<", 6);
-    memset(want + 7, 'x', LOG_VALUE_MAX - 1);
-    snprintf(want + 6 + LOG_VALUE_MAX, sizeof(want) - 6 - LOG_VALUE_MAX,
-             "... tls=none");
-    if (strstr(line, want) == NULL)
-        fail_msg("10 KB rcpt: got \"%s\", want it to contain \"%s\"", line,
-                 want);
-}
-
-/* Hostile values at every size limit still make one whole line. */
-static void
-t_format_worst_case(void **state)
-{
-    struct line_case c = line_cases[4];
-    char cn[2000], cipher[400], version[100], path[1000];
-    char line[LOG_LINE_MAX + 1];
-    size_t n;
-
-    (void)state;
-    memset(cn, '\x01', sizeof(cn) - 1);
-    cn[sizeof(cn) - 1] = '\0';
-    memset(cipher, '\x02', sizeof(cipher) - 1);
-    cipher[sizeof(cipher) - 1] = '\0';
-    memset(version, '\x03', sizeof(version) - 1);
-    version[sizeof(version) - 1] = '\0';
-    memset(path, '\x04', sizeof(path) - 1);
-    path[sizeof(path) - 1] = '\0';
-    c.tls.cert_subject = cn;
-    c.tls.cert_issuer = cn;
-    c.tls.cipher = cipher;
-    c.tls.tls_version = version;
-    c.sender_text = path;
-    c.rcpt_text = path;
-    n = format_case(&c, line, sizeof(line));
-    if (n >= LOG_LINE_MAX - 1 || strcmp(line + n - 1, "\"") != 0)
-        fail_msg("worst case: got %zu bytes ending \"%s\", want a whole"
-                 " line under LOG_LINE_MAX", n, line + (n > 20 ? n - 20 : 0));
-    if (strstr(line, "...\" rcpt=") == NULL || strstr(line, "...\" tls=") == NULL ||
-        strstr(line, "...\" cipher=") == NULL ||
-        strstr(line, "...\" cert=") == NULL ||
-        strstr(line, "...\" issuer=") == NULL || strcmp(line + n - 4, "...\"") != 0)
-        fail_msg("worst case: got \"%s\", want every cut value marked", line);
-}
-
 static int
 setup(void **state)
 {
@@ -1119,8 +970,6 @@ main(void)
         cmocka_unit_test(t_format_line),
         cmocka_unit_test(t_format_truncated),
         cmocka_unit_test(t_format_long_values),
-        cmocka_unit_test(t_format_internal),
-        cmocka_unit_test(t_format_worst_case),
     };
 
     return cmocka_run_group_tests_name("policy", tests, setup, teardown);
