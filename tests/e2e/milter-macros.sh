@@ -14,7 +14,9 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-command -v miltertest >/dev/null 2>&1 || skip_all "miltertest is not installed"
+for tool in miltertest perl timeout; do
+    command -v "$tool" >/dev/null 2>&1 || skip_all "$tool is not installed"
+done
 find_milter || skip_all "forcetls-milter is not built (FORCETLS_MILTER unset)"
 e2e_init
 alloc_port MILTER_PORT
