@@ -7,18 +7,27 @@
  * policy engine per recipient, and turning its verdict into a reply and a
  * log line. It makes no policy decision of its own and never accepts mail
  * the policy would refuse: any internal trouble (no memory, no
- * configuration, unparsable envelope) tempfails the recipient. It never
+ * configuration, unparsable envelope) tempfails the recipient, with its
+ * decision line (reason=internal). TLS macros are read at MAIL and, where
+ * MAIL lacked them, again at RCPT (tlsfacts_fill_missing). It never
  * returns SMFIS_DISCARD.
  *
  * Thread safety: Debian's libmilter runs one session's callbacks on
  * different pool threads, one at a time; all per-session state lives in
  * the smfi_setpriv() block. Shared state is the configuration (immutable,
- * reference-counted in confref.c) and a few atomics below.
+ * reference-counted in confref.c), a few atomics below, and the session-id
+ * prefix, written before libmilter starts its threads (and in a forked
+ * child before it has any).
  */
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
 
 #include <libmilter/mfapi.h>
 
@@ -47,13 +56,53 @@ struct session {
 };
 
 static atomic_ulong callbacks_sessions;
-static atomic_ulong callbacks_next_id;
+/* Session ids: a per-worker random prefix and a counter (session_id_make). */
+static atomic_ullong callbacks_next_id;
+static uint32_t callbacks_id_prefix;
 static atomic_bool callbacks_draining;
 static atomic_bool callbacks_warned_symlist;
 /* Self-check: TLS sessions seen from cert-requiring partners, and certs seen. */
 static atomic_ulong callbacks_tls_without_cert;
 static atomic_bool callbacks_cert_seen;
 static atomic_bool callbacks_warned_no_cert;
+
+/*
+ * Draw this worker's session-id prefix, once, before libmilter starts any
+ * thread. Random, so that a restarted worker (even one started in the same
+ * millisecond) does not repeat the ids of the worker before it; pid and
+ * clock only when the kernel has no randomness to give.
+ */
+static void session_id_init(void)
+{
+    uint32_t r = 0;
+    struct timespec ts;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+        callbacks_id_prefix = r;
+    else {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        callbacks_id_prefix = (uint32_t)getpid() * 2654435761u
+            ^ (uint32_t)ts.tv_sec ^ (uint32_t)ts.tv_nsec;
+    }
+    atomic_store(&callbacks_next_id, 0);
+}
+
+/*
+ * A new session id: 7 to 12 hex digits, 6 of prefix and 1 to 6 of
+ * counter (the prefix has a fixed width, so ids cannot run into each
+ * other). Every
+ * 2^24 sessions the prefix moves on by an odd step, so ids never repeat
+ * within a worker (before 2^48 sessions) and two workers share one only
+ * if their random prefixes collide.
+ */
+static void session_id_make(char *out, size_t outsz)
+{
+    unsigned long long n = atomic_fetch_add(&callbacks_next_id, 1);
+    uint32_t epoch = (uint32_t)(n >> 24);
+    uint32_t prefix = (callbacks_id_prefix + epoch * 0x9e3779b1u) & 0xffffffu;
+
+    snprintf(out, outsz, "%06lx%llx", (unsigned long)prefix, n & 0xffffffull);
+}
 
 /* The session of ctx, or NULL. */
 static struct session *session_of(SMFICTX *ctx)
@@ -123,8 +172,7 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     atomic_fetch_add(&callbacks_sessions, 1);
     s->refused = atomic_load(&callbacks_draining);
     s->config = confref_acquire();
-    snprintf(s->id, sizeof(s->id), "%lx",
-             (unsigned long)atomic_fetch_add(&callbacks_next_id, 1) + 0x10000);
+    session_id_make(s->id, sizeof(s->id));
     s->dialect = tlsfacts_dialect(macro(ctx, "v"));
     session_read_client(s, ctx, hostaddr);
     smfi_setpriv(ctx, s);
@@ -133,8 +181,9 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     return SMFIS_NOREPLY;
 }
 
-/* Read the TLS macros of the current transaction into the session. */
-static void session_read_tls(struct session *s, SMFICTX *ctx)
+/* The TLS facts the macros visible now describe. */
+static void read_tls(SMFICTX *ctx, enum mta_dialect dialect,
+                     struct tls_facts *facts)
 {
     const struct tls_macros m = {
         .tls_version = macro(ctx, "{tls_version}"),
@@ -147,7 +196,24 @@ static void session_read_tls(struct session *s, SMFICTX *ctx)
         .cn_issuer = macro(ctx, "{cn_issuer}"),
     };
 
-    tlsfacts_from_macros(&s->facts.tls, s->dialect, &m);
+    tlsfacts_from_macros(facts, dialect, &m);
+}
+
+/*
+ * The facts for one recipient: those read at MAIL, filled (never replaced)
+ * from the macros visible at RCPT when MAIL lacked TLS or a verified
+ * certificate, as with Sendmail's confMILTER_MACROS_ENVRCPT.
+ */
+static void rcpt_facts(const struct session *s, SMFICTX *ctx,
+                       struct policy_session *facts)
+{
+    struct tls_facts later;
+
+    *facts = s->facts;
+    if (facts->tls.tls && facts->tls.cert_verified && facts->tls.cipher_bits > 0)
+        return;
+    read_tls(ctx, s->dialect, &later);
+    tlsfacts_fill_missing(&facts->tls, &later);
 }
 
 /* MAIL FROM: remember the sender and this transaction's TLS facts. */
@@ -161,7 +227,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     s->sender_bad = !s->have_sender;
     text_copy(s->sender_text, sizeof(s->sender_text),
                  argv[0] != NULL ? argv[0] : "");
-    session_read_tls(s, ctx);
+    read_tls(ctx, s->dialect, &s->facts.tls);
     return SMFIS_NOREPLY;
 }
 
@@ -190,17 +256,18 @@ static const char *log_id(SMFICTX *ctx, const struct session *s)
 }
 
 /* Debug line with the raw facts the decision used. */
-static void log_debug_facts(const struct session *s, const char *id,
-                            const char *rcpt_text)
+static void log_debug_facts(const struct session *s,
+                            const struct policy_session *facts,
+                            const char *id, const char *rcpt_text)
 {
     static const char *const dialects[] = { "unknown", "postfix", "sendmail" };
-    const struct tls_facts *t = &s->facts.tls;
+    const struct tls_facts *t = &facts->tls;
     char client[64] = "none", e_id[LOG_VALUE_BUF], e_sender[LOG_VALUE_BUF];
     char e_rcpt[LOG_VALUE_BUF], e_cipher[LOG_VALUE_BUF], e_cert[LOG_VALUE_BUF];
     char e_issuer[LOG_VALUE_BUF], e_version[LOG_VALUE_BUF];
 
-    if (s->facts.have_client_ip)
-        ip_format(&s->facts.client_ip, client, sizeof(client));
+    if (facts->have_client_ip)
+        ip_format(&facts->client_ip, client, sizeof(client));
     log_value(id, e_id, sizeof(e_id));
     log_value(s->sender_text, e_sender, sizeof(e_sender));
     log_value(rcpt_text, e_rcpt, sizeof(e_rcpt));
@@ -236,15 +303,16 @@ static bool verdict_wants_cert(const struct config *c, const struct verdict *v)
  * most likely mean the MTA does not ask for or pass them. Warn once.
  */
 static void self_check_certificates(const struct session *s,
+                                    const struct policy_session *facts,
                                     const struct verdict *v)
 {
     const unsigned long threshold = 5;
 
-    if (s->facts.tls.cert_verified) {
+    if (facts->tls.cert_verified) {
         atomic_store(&callbacks_cert_seen, true);
         return;
     }
-    if (!s->facts.tls.tls || atomic_load(&callbacks_cert_seen)
+    if (!facts->tls.tls || atomic_load(&callbacks_cert_seen)
         || !verdict_wants_cert(s->config, v))
         return;
     if (atomic_fetch_add(&callbacks_tls_without_cert, 1) + 1 < threshold)
@@ -274,42 +342,82 @@ static sfsistat verdict_status(SMFICTX *ctx, const struct verdict *v)
     return SMFIS_CONTINUE;
 }
 
-/* Tempfail a recipient we cannot judge; never accept what policy might refuse. */
-static sfsistat tempfail_internal(SMFICTX *ctx, const char *why)
+/*
+ * Tempfail a recipient we cannot judge, with its decision line
+ * (decision=tempfail reason=internal, the raw addresses escaped) and a
+ * line saying why: never accept what policy might refuse, never silently.
+ * s may be NULL (no session state); sender_text NULL when there was no
+ * MAIL FROM.
+ */
+static sfsistat tempfail_internal(SMFICTX *ctx, const struct session *s,
+                                  const char *sender_text,
+                                  const char *rcpt_text, const char *why)
 {
-    log_msg(LOG_ERR, "tempfail recipient: %s", why);
-    smfi_setreply(ctx, "451", "4.7.1", "temporary policy failure, try again later");
-    return SMFIS_TEMPFAIL;
+    struct policy_session facts;
+    struct verdict v;
+    char fresh[24], e_id[LOG_VALUE_BUF], line[LOG_LINE_MAX];
+    const char *id, *queue_id = macro(ctx, "i");
+
+    if (s != NULL)
+        id = log_id(ctx, s);
+    else if (queue_id != NULL && *queue_id != '\0')
+        id = queue_id;
+    else {
+        session_id_make(fresh, sizeof(fresh));
+        id = fresh;
+    }
+    if (s != NULL)
+        rcpt_facts(s, ctx, &facts);
+    policy_fail_closed(&v);
+    policy_format_line(s != NULL ? s->config : NULL, &v,
+                       s != NULL ? &facts : NULL, id, sender_text,
+                       rcpt_text, line, sizeof(line));
+    log_msg(LOG_INFO, "%s", line);
+    log_value(id, e_id, sizeof(e_id));
+    log_msg(LOG_WARNING, "s=%s recipient tempfailed: %s", e_id, why);
+    return verdict_status(ctx, &v);
 }
 
 /* RCPT TO: decide for this recipient. */
 static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct session *s = session_of(ctx);
+    struct policy_session facts;
     struct addr_path rcpt;
     struct verdict v;
-    const char *id;
-    char line[8192];
+    const char *id, *rcpt_text = argv[0];
+    char line[LOG_LINE_MAX];
 
     if (s == NULL)
-        return tempfail_internal(ctx, "no session state (out of memory at connect)");
+        return tempfail_internal(ctx, NULL, NULL, rcpt_text,
+                                 "no session state (out of memory at connect)");
     if (s->config == NULL)
-        return tempfail_internal(ctx, "no configuration loaded");
+        return tempfail_internal(ctx, s, s->have_sender || s->sender_bad ?
+                                 s->sender_text : NULL, rcpt_text,
+                                 "no configuration loaded");
     if (s->refused)
-        return tempfail_internal(ctx, "shutting down");
-    if (s->sender_bad || !s->have_sender)
-        return tempfail_internal(ctx, "unparsable or missing sender address");
-    if (argv[0] == NULL || !addr_parse_path(argv[0], &rcpt))
-        return tempfail_internal(ctx, "unparsable recipient address");
+        return tempfail_internal(ctx, s, s->have_sender || s->sender_bad ?
+                                 s->sender_text : NULL, rcpt_text,
+                                 "shutting down");
+    if (s->sender_bad)
+        return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
+                                 "unparsable sender address");
+    if (!s->have_sender)
+        return tempfail_internal(ctx, s, NULL, rcpt_text,
+                                 "recipient without a sender (no MAIL FROM)");
+    if (rcpt_text == NULL || !addr_parse_path(rcpt_text, &rcpt))
+        return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
+                                 "unparsable recipient address");
 
     id = log_id(ctx, s);
+    rcpt_facts(s, ctx, &facts);
     if (log_debug_enabled())
-        log_debug_facts(s, id, argv[0]);
-    policy_decide(s->config, &s->facts, &s->sender, &rcpt, &v);
-    self_check_certificates(s, &v);
+        log_debug_facts(s, &facts, id, rcpt_text);
+    policy_decide(s->config, &facts, &s->sender, &rcpt, &v);
+    self_check_certificates(s, &facts, &v);
     if (v.match_count > 0 || s->config->log_all) {
-        policy_format_line(s->config, &v, &s->facts, id, s->sender_text,
-                           argv[0], line, sizeof(line));
+        policy_format_line(s->config, &v, &facts, id, s->sender_text,
+                           rcpt_text, line, sizeof(line));
         log_msg(LOG_INFO, "%s", line);
     }
     return verdict_status(ctx, &v);
@@ -357,6 +465,12 @@ static struct smfiDesc callbacks_desc = {
 /* Register the filter with libmilter. */
 bool callbacks_register(void)
 {
+    static bool atfork_set;
+
+    session_id_init();
+    /* A process forked after this (a worker) draws its own prefix. */
+    if (!atfork_set && pthread_atfork(NULL, NULL, session_id_init) == 0)
+        atfork_set = true;
     return smfi_register(callbacks_desc) == MI_SUCCESS;
 }
 

@@ -711,15 +711,18 @@ static bool inbound_check(struct loader *ld, const config_setting_t *group,
     };
     const config_setting_t *s;
 
+    /*
+     * certificate_issuers alone is allowed (any verified certificate from
+     * these issuers), but issuers never match a connector: it still needs
+     * domains, addresses or certificate names to match by.
+     */
     if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
         c->cert_names.count == 0)
         return fail(ld, group, "inbound connector \"%s\" matches nothing: set"
                     " sender_domains, sender_ips or"
-                    " tls_sender_certificate_names", c->name);
-    if (c->cert_issuers.count > 0 && c->cert_names.count == 0)
-        return fail(ld, config_setting_get_member(group, "certificate_issuers"),
-                    "certificate_issuers needs tls_sender_certificate_names"
-                    " in the same connector");
+                    " tls_sender_certificate_names%s", c->name,
+                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
+                    " restricts a connector that matches)" : "");
     if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
         return fail(ld, s, "%s contradicts require_tls = false",
                     config_setting_name(s));

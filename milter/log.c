@@ -20,8 +20,6 @@
 
 #include "log.h"
 
-#define LOG_LINE_MAX 4096
-
 static const char *log_ident = "forcetls-milter";
 static atomic_bool log_to_stderr;
 static atomic_bool log_debug;
@@ -87,12 +85,15 @@ void log_msg(int priority, const char *fmt, ...)
 {
     char line[LOG_LINE_MAX];
     va_list ap;
+    int len;
 
     if (priority == LOG_DEBUG && !log_debug_enabled())
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    len = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    if (len >= (int)sizeof(line))
+        memcpy(line + sizeof(line) - 4, "...", 3);
     syslog(priority | atomic_load(&log_facility), "%s", line);
     if (atomic_load(&log_to_stderr))
         log_write_stderr(line);
@@ -142,13 +143,17 @@ static bool log_needs_quotes(const char *value)
 /* Escape value for logfmt into out; see log.h. */
 void log_value(const char *value, char *out, size_t outsz)
 {
-    /* Room for the worst case of LOG_VALUE_MAX input bytes, quotes and "...". */
-    const size_t limit = outsz < 8 ? 0 : outsz - 6;
+    /* Room for the closing quote, "..." and the NUL after what fits. */
+    const size_t limit = outsz - 6;
     bool quoted;
     size_t used = 0, in = 0;
 
-    if (outsz == 0)
+    if (outsz < 8) {
+        /* No room for a value and its marker: write nothing rather than half. */
+        if (outsz > 0)
+            out[0] = '\0';
         return;
+    }
     if (value == NULL)
         value = "none";
     quoted = log_needs_quotes(value);
@@ -163,13 +168,13 @@ void log_value(const char *value, char *out, size_t outsz)
         memcpy(out + used, esc, n);
         used += n;
     }
-    if (value[in] != '\0' && outsz >= 8) {
+    if (value[in] != '\0') {
         memcpy(out + used, "...", 3);
         used += 3;
     }
-    if (quoted && used + 1 < outsz)
+    if (quoted)
         out[used++] = '"';
-    out[used < outsz ? used : outsz - 1] = '\0';
+    out[used] = '\0';
 }
 
 /* Facility name -> LOG_* value, or -1. */

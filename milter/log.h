@@ -12,7 +12,13 @@
 #include <stddef.h>
 #include <syslog.h>
 
-/* Longest escaped value we log; longer values are cut and end in "...". */
+/*
+ * Longest line log_msg() writes, NUL included; a longer line is cut and
+ * ends in "...". A decision line of escaped values fits (see policy.h).
+ */
+#define LOG_LINE_MAX 8192
+
+/* Longest value (in input bytes) we log; longer values are cut and end in "...". */
 #define LOG_VALUE_MAX 256
 /* A buffer that always holds an escaped value of LOG_VALUE_MAX bytes. */
 #define LOG_VALUE_BUF (LOG_VALUE_MAX * 4 + 8)
@@ -31,7 +37,9 @@ void log_msg(int priority, const char *fmt, ...)
  * Escape a value for logfmt into out (at most outsz bytes, NUL included):
  * plain when it is non-empty and only printable ASCII without space, '"',
  * '=' or '\\'; otherwise double-quoted with \" \\ \n \r \t and \xHH for
- * other bytes. Values longer than LOG_VALUE_MAX are truncated with "...".
+ * other bytes. Values longer than LOG_VALUE_MAX bytes, or whose escaped
+ * form does not fit out, are cut before a whole escape and end in "..."
+ * (inside the quotes); an out of fewer than 8 bytes gets "" instead.
  * NULL is written as "none".
  */
 void log_value(const char *value, char *out, size_t outsz);

@@ -451,6 +451,16 @@ decide_internal(struct verdict *v)
     v->deciding = 0;
 }
 
+/* The verdict for a recipient nobody could judge; see policy.h. */
+void
+policy_fail_closed(struct verdict *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->reply_text = "";
+    decide_internal(out);
+    set_reply(NULL, out);
+}
+
 /* Decide for one recipient; see policy.h. */
 void
 policy_decide(const struct config *config,
@@ -461,13 +471,12 @@ policy_decide(const struct config *config,
     struct inbound_hits hits;
     size_t i;
 
-    memset(out, 0, sizeof(*out));
-    out->reply_text = "";
     if (config == NULL || session == NULL || sender == NULL || rcpt == NULL) {
-        decide_internal(out);
-        set_reply(config, out);
+        policy_fail_closed(out);
         return;
     }
+    memset(out, 0, sizeof(*out));
+    out->reply_text = "";
     inbound_lookups(config, session, sender, &hits);
     /* Merge even after an overflow: the partial list goes to the log. */
     if (!merge_inbound(&hits, config->inbound_count, out) ||
@@ -529,20 +538,32 @@ struct linebuf {
     char *out;
     size_t size;
     size_t len;
+    bool cut;                 /* something did not fit */
 };
 
-/* Append s, truncating at the end of the buffer. */
+/* Append s, truncating at the end of the buffer (and noting the cut). */
 static void
 lb_append(struct linebuf *lb, const char *s)
 {
     size_t n;
 
-    if (lb->size == 0 || lb->len + 1 >= lb->size)
+    if (lb->size == 0 || lb->len + 1 >= lb->size) {
+        lb->cut = lb->cut || *s != '\0';
         return;
+    }
     n = strnlen(s, lb->size - 1 - lb->len);
+    lb->cut = lb->cut || s[n] != '\0';
     memcpy(lb->out + lb->len, s, n);
     lb->len += n;
     lb->out[lb->len] = '\0';
+}
+
+/* A cut buffer ends in log.h's marker "..." (when it has room for one). */
+static void
+lb_mark_cut(struct linebuf *lb)
+{
+    if (lb->cut && lb->len >= 3)
+        memcpy(lb->out + lb->len - 3, "...", 3);
 }
 
 /* Append " key=VALUE" (no space before the first key), value escaped. */
@@ -564,7 +585,7 @@ static void
 join_names(const struct config *config, const struct verdict *v, char *out,
            size_t outsz)
 {
-    struct linebuf lb = { out, outsz, 0 };
+    struct linebuf lb = { out, outsz, 0, false };
     size_t i;
 
     out[0] = '\0';
@@ -577,17 +598,21 @@ join_names(const struct config *config, const struct verdict *v, char *out,
     }
 }
 
-/* A path as "<...>": the MTA may or may not have kept the brackets. */
+/*
+ * A path as "<...>": the MTA may or may not have kept the brackets. A path
+ * with only one of them is not a path (an unparsable address logged raw):
+ * it stays as it came.
+ */
 static const char *
 bracketed(const char *path, char *buf, size_t bufsz)
 {
-    struct linebuf lb = { buf, bufsz, 0 };
+    struct linebuf lb = { buf, bufsz, 0, false };
     size_t len;
 
     if (path == NULL)
         return NULL;
     len = strlen(path);
-    if (len >= 2 && path[0] == '<' && path[len - 1] == '>')
+    if ((len >= 1 && path[0] == '<') || (len >= 1 && path[len - 1] == '>'))
         return path;
     buf[0] = '\0';
     lb_append(&lb, "<");
@@ -603,20 +628,25 @@ policy_format_line(const struct config *config, const struct verdict *verdict,
                    const char *session_id, const char *sender_text,
                    const char *rcpt_text, char *out, size_t outsz)
 {
-    struct linebuf lb = { out, outsz, 0 };
-    const struct policy_match *m = deciding_match(verdict);
-    const struct tls_facts *tls = &session->tls;
+    static const struct policy_session no_session;
+    struct linebuf lb = { out, outsz, 0, false };
+    const struct policy_match *m = config == NULL ? NULL :
+        deciding_match(verdict);
+    const struct tls_facts *tls;
     char names[LOG_VALUE_MAX + 2], ip[64], path[LOG_VALUE_MAX + 4];
 
     if (outsz == 0)
         return 0;
+    if (session == NULL)
+        session = &no_session;
+    tls = &session->tls;
     out[0] = '\0';
     lb_pair(&lb, "s", session_id);
     lb_pair(&lb, "decision", policy_decision_name(verdict->decision));
     lb_pair(&lb, "direction", m == NULL ? "none" :
             m->direction == DIRECTION_INBOUND ? "inbound" : "outbound");
     lb_pair(&lb, "connector", m == NULL ? "none" : match_name(config, m));
-    if (verdict->match_count > 1) {
+    if (verdict->match_count > 1 && config != NULL) {
         join_names(config, verdict, names, sizeof(names));
         lb_pair(&lb, "connectors", names);
     }
@@ -636,5 +666,6 @@ policy_format_line(const struct config *config, const struct verdict *verdict,
         m->id < config->outbound_count)
         lb_pair(&lb, "delivery", config_tls_settings_name(
                     config->outbound[m->id].tls_settings));
+    lb_mark_cut(&lb);
     return lb.len;
 }

@@ -89,6 +89,14 @@ void policy_decide(const struct config *config,
                    const struct addr_path *rcpt,
                    struct verdict *out);
 
+/*
+ * The verdict for a recipient forcetls could not judge (no configuration,
+ * unparsable address, no session state): tempfail, reason internal, reply
+ * 451 4.7.1, no connector. Its line comes from policy_format_line() with
+ * the raw addresses.
+ */
+void policy_fail_closed(struct verdict *out);
+
 const char *policy_decision_name(enum decision decision);
 const char *policy_reason_name(enum reason reason);
 /* Default reply text for a reason; never names partners or certificates. */
@@ -108,8 +116,12 @@ const char *policy_deciding_name(const struct config *config,
  * matched, or reason internal) direction=none connector=none. issuer= comes
  * only with a verified certificate, delivery= only when an outbound
  * connector decided. sender_text/rcpt_text are the raw paths, wrapped in
- * <> when the MTA dropped them (NULL logs as none). Returns the length
- * written (the line is truncated to outsz-1 bytes if needed).
+ * <> when the MTA dropped both brackets (NULL logs as none; a path with
+ * one bracket, unparsable, is logged as it came). config may be NULL (no
+ * configuration: no connector), session too (no facts: client=none
+ * tls=none). Values longer than LOG_VALUE_MAX end in "..."; a line that
+ * does not fit outsz is cut to outsz-1 bytes ending in "...". Returns the
+ * length written.
  */
 size_t policy_format_line(const struct config *config,
                           const struct verdict *verdict,

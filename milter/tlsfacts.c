@@ -336,6 +336,20 @@ sendmail_cn(const char *raw, char *out, size_t outsz)
         out[0] = '\0';
 }
 
+/*
+ * Copy a value that will be logged: when it does not fit, keep what fits
+ * and end it in log.h's marker "...", so a cut value never passes for the
+ * whole one. Comparisons do not change: a cut value still fills its buffer
+ * (dstsz - 1 bytes), which policy.c treats as "cut short".
+ */
+static void
+copy_marked(char *dst, size_t dstsz, const char *src)
+{
+    text_copy(dst, dstsz, src);
+    if (dstsz > 4 && strlen(src) >= dstsz)
+        memcpy(dst + dstsz - 4, "...", 3);
+}
+
 /* Fill the certificate part of facts (the session is known to be TLS). */
 static void
 cert_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
@@ -346,10 +360,10 @@ cert_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
         if (m->cert_subject == NULL)
             return;
         facts->cert_verified = true;
-        text_copy(facts->cert_cn, sizeof(facts->cert_cn), m->cert_subject);
+        copy_marked(facts->cert_cn, sizeof(facts->cert_cn), m->cert_subject);
         if (m->cert_issuer != NULL)
-            text_copy(facts->issuer_cn, sizeof(facts->issuer_cn),
-                         m->cert_issuer);
+            copy_marked(facts->issuer_cn, sizeof(facts->issuer_cn),
+                        m->cert_issuer);
         return;
     }
     /*
@@ -377,14 +391,44 @@ tlsfacts_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
 
     facts->tls = true;
     facts->version = tlsfacts_parse_version(macros->tls_version);
-    text_copy(facts->version_text, sizeof(facts->version_text),
-                 macros->tls_version);
-    text_copy(facts->cipher, sizeof(facts->cipher),
-                 macros->cipher != NULL ? macros->cipher : "");
+    copy_marked(facts->version_text, sizeof(facts->version_text),
+                macros->tls_version);
+    copy_marked(facts->cipher, sizeof(facts->cipher),
+                macros->cipher != NULL ? macros->cipher : "");
     /* A name cut short by the buffer is not the cipher the MTA named. */
     facts->forward_secret = macros->cipher != NULL &&
         strlen(macros->cipher) < sizeof(facts->cipher) &&
         tlsfacts_cipher_is_forward_secret(macros->cipher);
     facts->cipher_bits = parse_bits(macros->cipher_bits);
     cert_from_macros(facts, dialect, macros);
+}
+
+/*
+ * Fill what earlier facts lack from the facts of a later stage (see
+ * tlsfacts.h). Only ever adds: a stage that says less, or something else,
+ * changes nothing already known.
+ */
+void
+tlsfacts_fill_missing(struct tls_facts *facts, const struct tls_facts *later)
+{
+    if (!later->tls)
+        return;
+    if (!facts->tls) {
+        *facts = *later;
+        return;
+    }
+    /* The same session cannot have two versions: trust neither stage more. */
+    if (later->version != facts->version)
+        return;
+    if (facts->cipher[0] == '\0' && later->cipher[0] != '\0') {
+        memcpy(facts->cipher, later->cipher, sizeof(facts->cipher));
+        facts->forward_secret = later->forward_secret;
+    }
+    if (facts->cipher_bits == 0)
+        facts->cipher_bits = later->cipher_bits;
+    if (!facts->cert_verified && later->cert_verified) {
+        facts->cert_verified = true;
+        memcpy(facts->cert_cn, later->cert_cn, sizeof(facts->cert_cn));
+        memcpy(facts->issuer_cn, later->issuer_cn, sizeof(facts->issuer_cn));
+    }
 }

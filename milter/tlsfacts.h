@@ -38,12 +38,12 @@ enum mta_dialect {
 struct tls_facts {
     bool tls;                               /* session is encrypted */
     enum tls_version version;
-    char version_text[16];                  /* as the MTA said it, "none" if plaintext */
-    char cipher[TLSFACTS_CIPHER_MAX];       /* "none" if plaintext */
+    char version_text[16];                  /* as the MTA said it (cut: ends in "..."), "none" if plaintext */
+    char cipher[TLSFACTS_CIPHER_MAX];       /* "none" if plaintext; cut: ends in "..." */
     int cipher_bits;                        /* 0 if unknown */
     bool forward_secret;
     bool cert_verified;                     /* a client certificate the MTA verified */
-    char cert_cn[TLSFACTS_NAME_MAX];        /* its subject CN, decoded; may be "" */
+    char cert_cn[TLSFACTS_NAME_MAX];        /* its subject CN, decoded; may be ""; cut: ends in "..." */
     char issuer_cn[TLSFACTS_NAME_MAX];      /* its issuer CN, decoded; may be "" */
 };
 
@@ -72,6 +72,18 @@ enum mta_dialect tlsfacts_dialect(const char *v);
  */
 void tlsfacts_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
                           const struct tls_macros *macros);
+
+/*
+ * Sendmail sends a macro only at the stages its confMILTER_MACROS_* lists
+ * name: facts read at MAIL may lack what RCPT carries. Fill what facts
+ * lack from later (the facts of a later stage of the same transaction):
+ * no TLS yet -> all of later; TLS of the same version -> a missing cipher,
+ * cipher bits or verified certificate. Never replaces or weakens a fact
+ * already in facts, and later facts come from tlsfacts_from_macros(), so
+ * missing or malformed macros still never count as TLS.
+ */
+void tlsfacts_fill_missing(struct tls_facts *facts,
+                           const struct tls_facts *later);
 
 /* "TLSv1.2" etc. -> version; TLS_VERSION_UNKNOWN for anything else non-empty. */
 enum tls_version tlsfacts_parse_version(const char *text);

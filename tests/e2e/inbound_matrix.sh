@@ -108,6 +108,11 @@ inbound = (
     sender_domains = [ "northwind.example" ];
     tls_sender_certificate_names = [ "*.northwind.example" ];
     certificate_issuers = [ "Contoso Demo Root CA 2" ];
+  },
+  # certificate_issuers alone: any verified certificate from this CA
+  { name = "wingtip";
+    sender_domains = [ "wingtip.example" ];
+    certificate_issuers = [ "Contoso Demo Root CA 2" ];
   }
 );
 
@@ -316,6 +321,19 @@ inbound_matrix() {
     t "*.northwind.example does not match a.b.northwind.example: 550 cert_name_mismatch" \
         "$REJECT" reject cert_name_mismatch northwind "${TLS[@]}" $(ccert nw_deep) \
         --from gina@northwind.example
+
+    # --- wingtip: certificate_issuers alone (any name from that CA) -------------------
+    local WT=hank@wingtip.example
+    t "issuers alone, plaintext: 550 no_tls (wingtip)" "$REJECT" reject no_tls wingtip \
+        --from "$WT"
+    t "issuers alone, TLS without a certificate: 550 no_client_cert" "$REJECT" reject \
+        no_client_cert wingtip "${TLS[@]}" --from "$WT"
+    t "issuers alone, trusted certificate from another CA: 550 cert_issuer_mismatch" \
+        "$REJECT" reject cert_issuer_mismatch wingtip "${TLS[@]}" $(ccert other) --from "$WT"
+    t "issuers alone, any name from the listed CA (a.b.northwind.example): 250 accept" \
+        "$ACCEPT" accept ok wingtip "${TLS[@]}" $(ccert nw_deep) --from "$WT"
+    t "issuers alone, untrusted CA: 550 no_client_cert" "$REJECT" reject no_client_cert \
+        wingtip "${TLS[@]}" $(ccert roguecert) --from "$WT"
 
     # --- several connectors -------------------------------------------------------------
     t "partner sender with another connector's certificate: 550 cert_name_mismatch" "$REJECT" \

@@ -170,9 +170,10 @@ static const struct error_case error_cases[] = {
     { "certificate issuer empty",
       "inbound = ( { " IN_OK "\n tls_sender_certificate_names = [ \"m.example\" ];\n"
       " certificate_issuers = [ \"CA\", \"\" ]; } );\n", 3, "must not be empty" },
-    { "issuers without names",
-      "inbound = ( { " IN_OK "\n certificate_issuers = [ \"CA\" ]; } );\n", 2,
-      "certificate_issuers needs tls_sender_certificate_names" },
+    { "issuers alone match nothing",
+      "inbound = (\n  { name = \"ca\";\n certificate_issuers = [ \"CA\" ]; }\n);\n", 2,
+      "inbound connector \"ca\" matches nothing: set sender_domains,"
+      " sender_ips or tls_sender_certificate_names (certificate_issuers only" },
     { "action unknown", "inbound = ( { " IN_OK "\n action = \"bounce\"; } );\n",
       2, "\"bounce\": must be reject, tempfail or monitor" },
     { "action with space", "inbound = ( { " IN_OK "\n action = \"reject \"; } );\n",
@@ -603,6 +604,28 @@ static void test_allowed_overlaps(void **state)
     config_free(cfg);
 }
 
+/*
+ * certificate_issuers without tls_sender_certificate_names: any verified
+ * certificate from these issuers (contract), matched by domain or address.
+ */
+static void test_issuers_alone(void **state)
+{
+    struct config *cfg = load_ok(
+        "inbound = (\n"
+        "  { name = \"bydomain\"; sender_domains = [ \"d.example\" ];\n"
+        "    certificate_issuers = [ \"Partner Private CA\" ]; },\n"
+        "  { name = \"byip\"; sender_ips = [ \"192.0.2.0/24\" ];\n"
+        "    certificate_issuers = [ \"Partner Private CA\", \"Other CA\" ]; }\n"
+        ");\n");
+
+    (void)state;
+    check_int("inbound_count", (long long)cfg->inbound_count, 2);
+    check_int("bydomain cert_names", (long long)cfg->inbound[0].cert_names.count, 0);
+    check_int("bydomain cert_issuers", (long long)cfg->inbound[0].cert_issuers.count, 1);
+    check_str("byip cert_issuers[1]", cfg->inbound[1].cert_issuers.items[1], "Other CA");
+    config_free(cfg);
+}
+
 /* A connector without TLS requirements is allowed with require_tls false. */
 static void test_require_tls_false(void **state)
 {
@@ -851,6 +874,7 @@ static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_outbound_defaults),
     cmocka_unit_test(test_outbound_values),
     cmocka_unit_test(test_allowed_overlaps),
+    cmocka_unit_test(test_issuers_alone),
     cmocka_unit_test(test_require_tls_false),
     cmocka_unit_test(test_shipped_config),
     cmocka_unit_test(test_many_connectors),

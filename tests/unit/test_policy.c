@@ -881,10 +881,20 @@ t_format_truncated(void **state)
     n = format_case(c, small, sizeof(small));
     if (n != sizeof(small) - 1)
         fail_msg("truncated length: got %zu, want %zu", n, sizeof(small) - 1);
-    if (strncmp(small, full, sizeof(small) - 1) != 0 ||
-        small[sizeof(small) - 1] != '\0')
-        fail_msg("truncated: got \"%.40s\", want prefix of \"%s\"", small,
-                 full);
+    /* log.h: a cut line ends in "..." */
+    if (strncmp(small, full, sizeof(small) - 4) != 0 ||
+        strcmp(small + sizeof(small) - 4, "...") != 0)
+        fail_msg("truncated: got \"%.40s\", want a prefix of \"%s\" and"
+                 " \"...\"", small, full);
+    /* A line that just fits is not marked. */
+    {
+        char exact[4096];
+
+        n = format_case(c, exact, strlen(full) + 1);
+        check_str("line that just fits", exact, full);
+        if (n != strlen(full))
+            fail_msg("just fits: returned %zu, want %zu", n, strlen(full));
+    }
     n = format_case(c, small, 1);
     if (n != 0 || small[0] != '\0')
         fail_msg("size 1: got %zu \"%s\", want 0 \"\"", n, small);
@@ -909,11 +919,14 @@ t_format_long_values(void **state)
     n = format_case(&c, line, sizeof(line));
     if (strpbrk(line, "\r\n") != NULL)
         fail_msg("long CN: line contains CR or LF");
-    /* tlsfacts keeps TLSFACTS_NAME_MAX - 1 bytes, each logged as "\n" */
+    /*
+     * tlsfacts keeps TLSFACTS_NAME_MAX - 1 bytes: TLSFACTS_NAME_MAX - 4 of
+     * them, each logged as "\n", then the cut marker "...".
+     */
     n = (size_t)snprintf(want, sizeof(want), " cert=\"");
-    for (i = 0; i < TLSFACTS_NAME_MAX - 1; i++)
+    for (i = 0; i < TLSFACTS_NAME_MAX - 4; i++)
         n += (size_t)snprintf(want + n, sizeof(want) - n, "\\n");
-    snprintf(want + n, sizeof(want) - n, "\" issuer=");
+    snprintf(want + n, sizeof(want) - n, "...\" issuer=");
     if (strstr(line, want) == NULL)
         fail_msg("long CN: got \"%s\", want it to contain \"%s\"", line,
                  want);

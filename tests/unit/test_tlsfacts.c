@@ -430,12 +430,24 @@ t_long_values(void **state)
     check_int("cipher length", (long)strlen(f.cipher),
               TLSFACTS_CIPHER_MAX - 1);
     check_int("long cipher fs", f.forward_secret, false);
+    /* log.h: a value cut for length carries the marker */
+    check_str("cut cn marked", f.cert_cn + TLSFACTS_NAME_MAX - 4, "...");
+    check_str("cut issuer marked", f.issuer_cn + TLSFACTS_NAME_MAX - 4, "...");
+    check_str("cut cipher marked", f.cipher + TLSFACTS_CIPHER_MAX - 4, "...");
+    /* one byte less than the buffer: whole, no marker */
+    big[TLSFACTS_NAME_MAX - 1] = '\0';
+    tlsfacts_from_macros(&f, MTA_POSTFIX, &m);
+    check_int("fitting cn kept whole", (long)strspn(f.cert_cn, "A"),
+              TLSFACTS_NAME_MAX - 1);
+    big[TLSFACTS_NAME_MAX - 1] = 'A';
 
     m.tls_version = big;
     tlsfacts_from_macros(&f, MTA_POSTFIX, &m);
     check_int("long version", f.version, TLS_VERSION_UNKNOWN);
     check_int("version_text length", (long)strlen(f.version_text),
               (long)sizeof(f.version_text) - 1);
+    check_str("cut version_text marked",
+              f.version_text + sizeof(f.version_text) - 4, "...");
 
     /* A Sendmail CN that does not fit is no CN at all. */
     for (i = 0; i + 3 < sizeof(xt); i += 3)
@@ -447,6 +459,91 @@ t_long_values(void **state)
     tlsfacts_from_macros(&f, MTA_SENDMAIL, &m);
     check_int("sendmail long verified", f.cert_verified, true);
     check_str("sendmail long cn", f.cert_cn, "");
+}
+
+/* Facts from Postfix-style macros (NULL fields: not sent). */
+static void
+facts_of(struct tls_facts *f, const char *version, const char *cipher,
+         const char *bits, const char *cn, const char *issuer)
+{
+    const struct tls_macros m = { .tls_version = version, .cipher = cipher,
+                                  .cipher_bits = bits, .cert_subject = cn,
+                                  .cert_issuer = issuer };
+
+    tlsfacts_from_macros(f, MTA_POSTFIX, &m);
+}
+
+/*
+ * Macros seen first at RCPT (Sendmail's confMILTER_MACROS_ENVRCPT) fill
+ * what MAIL lacked, and never replace or weaken what MAIL gave.
+ */
+static void
+t_fill_missing(void **state)
+{
+    struct tls_facts mail, rcpt;
+
+    (void)state;
+    /* MAIL: nothing; RCPT: everything -> all of RCPT */
+    facts_of(&mail, NULL, NULL, NULL, NULL, NULL);
+    facts_of(&rcpt, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "256", "mx.p.example",
+             "P CA");
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_int("filled tls", mail.tls, true);
+    check_int("filled version", mail.version, TLS_VERSION_1_3);
+    check_int("filled bits", mail.cipher_bits, 256);
+    check_int("filled fs", mail.forward_secret, true);
+    check_int("filled verified", mail.cert_verified, true);
+    check_str("filled cn", mail.cert_cn, "mx.p.example");
+    check_str("filled issuer", mail.issuer_cn, "P CA");
+
+    /* MAIL: TLS without certificate; RCPT adds the certificate */
+    facts_of(&mail, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "128", NULL, NULL);
+    facts_of(&rcpt, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "128",
+             "mx.p.example", "P CA");
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_int("cert added", mail.cert_verified, true);
+    check_str("cert added cn", mail.cert_cn, "mx.p.example");
+
+    /* RCPT says another version: nothing from it */
+    facts_of(&mail, "TLSv1", "ECDHE-RSA-AES128-SHA", "128", NULL, NULL);
+    facts_of(&rcpt, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "256", "mx.p.example",
+             "P CA");
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_int("other version kept", mail.version, TLS_VERSION_1_0);
+    check_int("other version no cert", mail.cert_verified, false);
+    check_int("other version bits", mail.cipher_bits, 128);
+
+    /* MAIL's facts are never replaced: RCPT's different certificate ignored */
+    facts_of(&mail, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "128",
+             "mx.p.example", "P CA");
+    facts_of(&rcpt, "TLSv1.2", "AES256-SHA", "256", "evil.example", "Evil CA");
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_str("cn kept", mail.cert_cn, "mx.p.example");
+    check_str("issuer kept", mail.issuer_cn, "P CA");
+    check_str("cipher kept", mail.cipher, "ECDHE-RSA-AES128-GCM-SHA256");
+    check_int("bits kept", mail.cipher_bits, 128);
+    check_int("fs kept", mail.forward_secret, true);
+
+    /* a later stage without TLS cannot take TLS away */
+    facts_of(&rcpt, NULL, NULL, NULL, NULL, NULL);
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_int("tls kept", mail.tls, true);
+    check_int("cert kept", mail.cert_verified, true);
+
+    /* malformed or partial RCPT macros never count as TLS */
+    facts_of(&mail, NULL, NULL, NULL, NULL, NULL);
+    facts_of(&rcpt, "", "AES256-SHA", "256", "mx.p.example", "P CA");
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_int("empty version: no tls", mail.tls, false);
+    check_int("empty version: no cert", mail.cert_verified, false);
+
+    /* MAIL: TLS, no cipher or bits; RCPT of the same version fills them */
+    facts_of(&mail, "TLSv1.2", NULL, NULL, NULL, NULL);
+    facts_of(&rcpt, "TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "256", NULL, NULL);
+    tlsfacts_fill_missing(&mail, &rcpt);
+    check_str("cipher filled", mail.cipher, "ECDHE-RSA-AES256-GCM-SHA384");
+    check_int("bits filled", mail.cipher_bits, 256);
+    check_int("fs filled", mail.forward_secret, true);
 }
 
 static int
@@ -486,6 +583,7 @@ main(void)
         cmocka_unit_test(t_from_macros),
         cmocka_unit_test(t_cipher_bits),
         cmocka_unit_test(t_long_values),
+        cmocka_unit_test(t_fill_missing),
     };
 
     return cmocka_run_group_tests_name("tlsfacts", tests, NULL, teardown);
