@@ -714,7 +714,8 @@ static bool load_outbound(struct loader *ld, const config_setting_t *list)
                                      &cfg->outbound_count);
     return cfg->outbound != NULL &&
            load_connectors(ld, list, &outbound_direction,
-                           (char *)cfg->outbound, cfg->outbound_count);
+                           (char *)cfg->outbound, cfg->outbound_count) &&
+           config_outbound_finish(ld, list);
 }
 
 /* Top-level rules that span keys. */
@@ -833,6 +834,7 @@ void config_free(struct config *config)
     domain_table_free(config->inbound_by_cert_name);
     domain_table_free(config->outbound_by_domain);
     domain_table_free(config->outbound_by_nexthop);
+    free(config->outbound_policy);
     free(config->path);
     free(config->socket);
     free(config->policy_socket);

@@ -83,5 +83,8 @@ bool config_parse_version(struct loader *ld, const config_setting_t *s,
 extern const struct key config_outbound_keys[];
 bool config_outbound_check(struct loader *ld, const config_setting_t *group,
                            const void *connector);
+/* After all outbound connectors: the strictest policy of every lookup key,
+ * or an error naming both places when there is none. */
+bool config_outbound_finish(struct loader *ld, const config_setting_t *list);
 
 #endif
