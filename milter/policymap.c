@@ -294,7 +294,7 @@ static void print_policy_key(const struct config *config, uint32_t self,
     const struct outbound_policy *p;
     uint32_t n;
 
-    if ((p = key_policy(config, key, &n)) == NULL || (printed != NULL && printed[n]))
+    if ((p = key_policy(config, key, &n)) == NULL)
         return;
     if (p->first_id != self) {
         fprintf(out, "# %s: also listed by outbound connector %s; its entry"
@@ -302,6 +302,8 @@ static void print_policy_key(const struct config *config, uint32_t self,
                 config->outbound[p->first_id].name);
         return;
     }
+    if (printed != NULL && printed[n])
+        return;             /* listed twice by self ("[h]" and "[h]:25") */
     if (printed != NULL)
         printed[n] = true;
     if (!tls_policy_text(config, p, text, sizeof text)) {
