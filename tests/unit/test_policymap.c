@@ -46,6 +46,8 @@ static const char empty_conf[] = "min_tls_version = \"TLSv1.2\";\n";
  * an answer shows whose it is: exact domain vs smart host, "*." pattern vs
  * a smart host under it, pattern vs pattern, exact vs pattern, the four
  * next-hop forms with and without ":25", and policies merged per dimension.
+ * "[h3.example]:587" is another destination for Postfix, but the same
+ * server for Sendmail's TLS_Srv, whose entry must be the stricter.
  */
 static const char collide_conf[] =
     "min_tls_version = \"TLSv1.2\";\n"
@@ -67,7 +69,8 @@ static const char collide_conf[] =
     "  { name = \"h3\"; recipient_domains = [ \"h3.test\" ]; min_tls_version = \"TLSv1.3\";\n"
     "    smart_hosts = [ \"h3.example\" ]; },\n"
     "  { name = \"h4\"; recipient_domains = [ \"h4.test\" ]; min_tls_version = \"TLSv1.3\";\n"
-    "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"H4.example:25\" ]; },\n"
+    "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"H4.example:25\",\n"
+    "      \"[h3.example]:587\" ]; },\n"
     "  { name = \"p1\"; recipient_domains = [ \"p1.test\" ]; min_tls_version = \"TLSv1\";\n"
     "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"[relay.p.example]\" ]; },\n"
     "  { name = \"p2\"; recipient_domains = [ \"p2.test\" ]; min_tls_version = \"TLSv1.3\";\n"
@@ -485,6 +488,7 @@ static const char *const golden_collide_tls_policy[] = {
     "h4.test\tverify protocols=>=TLSv1.3",
     "h4.example\tverify protocols=>=TLSv1.3",
     "h4.example:25\tverify protocols=>=TLSv1.3",
+    "[h3.example]:587\tverify protocols=>=TLSv1.3",
     "# outbound connector p1",
     "p1.test\tverify protocols=>=TLSv1",
     "[relay.p.example]\tverify protocols=>=TLSv1.3",
@@ -531,7 +535,7 @@ static const char *const golden_collide_sendmail[] = {
     "TLS_Srv:h2.example\tVERIFY",
     "# outbound connector h3",
     "TLS_Rcpt:h3.test\tENCR:128",
-    "TLS_Srv:h3.example\tENCR:128",
+    "TLS_Srv:h3.example\tVERIFY",
     "# outbound connector h4",
     "TLS_Rcpt:h4.test\tVERIFY",
     "TLS_Srv:h4.example\tVERIFY",
@@ -634,7 +638,7 @@ static void test_table_agrees_with_map(void **state)
 /* The same for the table of colliding keys. */
 static void test_collide_table_agrees(void **state)
 {
-    check_table_agrees(*state, 28);
+    check_table_agrees(*state, 29);
 }
 
 int main(void)
