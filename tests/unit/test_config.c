@@ -758,6 +758,39 @@ static void test_many_connectors(void **state)
     config_free(cfg);
 }
 
+/*
+ * Many outbound connectors sharing one smart host, each with a pattern and
+ * a name below it: every key merged, in one pass (not one per pair).
+ */
+static void test_many_outbound(void **state)
+{
+    enum { N = 20000 };
+    size_t size = (size_t)N * 200 + 64, used = 0;
+    char *text = malloc(size);
+    struct config *cfg;
+    uint32_t n = 0;
+
+    (void)state;
+    assert_non_null(text);
+    used += (size_t)snprintf(text + used, size - used, "outbound = (\n");
+    for (int i = 0; i < N; i++)
+        used += (size_t)snprintf(text + used, size - used,
+                                 "%s{ name = \"o%d\"; recipient_domains = [ \"*.o%d.example\","
+                                 " \"x.o%d.example\" ]; smart_hosts = [ \"[hub.example]%s\" ];"
+                                 " min_tls_version = \"%s\"; }\n", i == 0 ? "" : ",", i, i,
+                                 i, i % 2 ? ":25" : "", i == N / 2 ? "TLSv1.3" : "TLSv1.2");
+    snprintf(text + used, size - used, ");\n");
+    cfg = load_ok(text);
+    free(text);
+    check_int("outbound_count", (long long)cfg->outbound_count, N);
+    check_int("hub key", (long long)domain_table_get(cfg->outbound_by_nexthop,
+                                                     "[hub.example]", &n, 1), 1);
+    check_int("hub floor from the one TLSv1.3 connector",
+              cfg->outbound_policy[n].version_id, N / 2);
+    check_int("keys", (long long)cfg->outbound_policy_count, 2 * N + 1);
+    config_free(cfg);
+}
+
 /* ---- Small public functions ---- */
 
 static void test_names(void **state)
@@ -914,6 +947,7 @@ static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_require_tls_false),
     cmocka_unit_test(test_shipped_config),
     cmocka_unit_test(test_many_connectors),
+    cmocka_unit_test(test_many_outbound),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_socket_valid),
     cmocka_unit_test(test_environment),
