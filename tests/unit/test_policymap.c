@@ -2,8 +2,9 @@
  * test_policymap.c - unit tests for policymap.c: socketmap answers for the
  * tlspolicy and transport maps (every TLS setting, smart-host next hops in
  * all four forms, case folding, ".parent" keys, most specific connector,
- * address keys, unknown maps, malformed requests, no configuration) and
- * the -P tables compared line by line with golden text.
+ * address keys, unknown maps, malformed requests, no configuration), keys
+ * that several connectors cover (the strictest policy, ":25" forms equal)
+ * and the -P tables compared line by line with golden text.
  *
  * Configurations go through the real path: libconfig text written to a
  * temporary file and loaded with config_load().
