@@ -279,7 +279,8 @@ static const config_setting_t *covering_element(const config_setting_t *list,
         for (int i = 0; i < n; i++) {
             const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
             const char *text = config_setting_get_string(e);
-            if (text != NULL && config_nexthop_parse(text, norm, sizeof norm, NULL) &&
+            if (text != NULL &&
+                config_nexthop_parse(text, norm, sizeof norm, NULL) &&
                 strcmp(norm, key) == 0)
                 return e;
         }
@@ -289,7 +290,8 @@ static const config_setting_t *covering_element(const config_setting_t *list,
         for (int i = 0; i < n; i++) {
             const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
             const char *text = config_setting_get_string(e);
-            if (text != NULL && addr_normalize_pattern(text, norm, sizeof norm, &why) &&
+            if (text != NULL &&
+                addr_normalize_pattern(text, norm, sizeof norm, &why) &&
                 pattern_covers(norm, key))
                 return e;
         }
@@ -356,8 +358,8 @@ static bool add_key(struct loader *ld, const config_setting_t *list,
     }
     n = (uint32_t)cfg->outbound_policy_count;
     if (n == 0 || (n & (n - 1)) == 0) {
-        p = realloc(cfg->outbound_policy, (n == 0 ? 16 : 2 * (size_t)n) * sizeof *p);
-        if (p == NULL)
+        size_t cap = n == 0 ? 1 : 2 * (size_t)n;   /* grows by doubling */
+        if ((p = realloc(cfg->outbound_policy, cap * sizeof *p)) == NULL)
             return no_memory(ld, list);
         cfg->outbound_policy = p;
     }
@@ -402,7 +404,8 @@ static bool resolve(struct loader *ld, const config_setting_t *list,
     cfg->outbound_policy[chain[depth - 1]].flags |= OUTBOUND_POLICY_RESOLVED;
     while (depth > 1) {
         struct outbound_policy *below = &cfg->outbound_policy[chain[depth - 2]];
-        const struct outbound_policy *above = &cfg->outbound_policy[chain[depth - 1]];
+        const struct outbound_policy *above =
+            &cfg->outbound_policy[chain[depth - 1]];
         if (!config_outbound_policy_merge(cfg, below, above))
             return no_strictest(ld, list, below->level_id, above->level_id, name);
         below->flags |= OUTBOUND_POLICY_RESOLVED;

@@ -150,8 +150,9 @@ static const struct outbound_policy *policy_for(const struct config *config,
     } else if (!config_nexthop_parse(key, norm, sizeof norm, &domain_form)) {
         return NULL;
     }
-    found = domain_form ? domain_table_match(config->outbound_by_nexthop, norm, &id, 1)
-                        : domain_table_get(config->outbound_by_nexthop, norm, &id, 1);
+    found = domain_form
+                ? domain_table_match(config->outbound_by_nexthop, norm, &id, 1)
+                : domain_table_get(config->outbound_by_nexthop, norm, &id, 1);
     if (found == 0 || id >= config->outbound_policy_count)
         return NULL;
     return &config->outbound_policy[id];
@@ -399,7 +400,8 @@ static void print_tls_rcpt(const struct config *config, uint32_t self,
         if (strncmp(d, "*.", 2) != 0) {
             snprintf(wild, sizeof wild, "*.%s", d);
             below = key_policy(config, wild, &n);
-            if (below != NULL && !config_outbound_policy_merge(config, &merged, below))
+            if (below != NULL &&
+                !config_outbound_policy_merge(config, &merged, below))
                 fprintf(out, "# %s: not expressible: %s has its own entry, which"
                         " Sendmail applies below it too\n", wild, d);
             sendmail_rhs(config, &merged, rhs, sizeof rhs);
@@ -439,7 +441,8 @@ static bool merge_servers(const struct config *config, struct domain_table *seen
             uint32_t n;
             size_t len = config_nexthop_key(&c->smart_hosts[k], key, sizeof key);
 
-            if (len == 0 || len >= sizeof key || (p = key_policy(config, key, &n)) == NULL)
+            if (len == 0 || len >= sizeof key ||
+                (p = key_policy(config, key, &n)) == NULL)
                 continue;
             tls_srv_key(&c->smart_hosts[k], key, sizeof key);
             if (domain_table_get(seen, key, &n, 1) == 1) {
