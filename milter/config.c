@@ -2,13 +2,14 @@
  * config.c - forcetls.conf (libconfig) to a validated, immutable snapshot.
  *
  * Owns the schema of the file: one table of keys, types, defaults, syntax
- * checks and parsers for each level (top level, inbound connector,
- * outbound connector), the generic driver that reads a group by its
- * table, the rules that span several keys, the compiled lookup tables and
- * config_free. A default is text run through the same check and parser as
- * a written value, so a default can never be something the file could not
- * say. What one value may look like is config_syntax.c's; warnings about
- * the environment are config_env.c's.
+ * checks and parsers for the top level and inbound connectors, the generic
+ * driver that reads a group by its table (also for outbound connectors,
+ * whose table, parsers and rules are config_outbound.c's), the rules that
+ * span several keys, the compiled lookup tables and config_free. A default
+ * is text run through the same check and parser as a written value, so a
+ * default can never be something the file could not say. What one value
+ * may look like is config_syntax.c's; warnings about the environment are
+ * config_env.c's.
  *
  * Must not: accept anything it does not understand (an unknown key, a wrong
  * type or a bad value is an error "FILE:LINE: message", because a typo must
@@ -36,70 +37,47 @@
 #include "addr.h"
 #include "cidr.h"
 #include "config.h"
+#include "config_internal.h"
 #include "config_syntax.h"
 #include "domain_table.h"
 
 #define MAX_CIPHER_BITS 256
 #define MAX_CONNECTORS 1000000u
 
-struct loader {
-    const char *path;            /* the file given to config_load */
-    struct config *cfg;          /* being built */
-    struct config_error *err;
-    const char *key;             /* setting being read, for messages */
-    bool inbound;                /* reading an inbound connector */
-    uint32_t id;                 /* index of that connector */
-};
-
-/* Parse text (a written value, or a default when s is NULL) into field. */
-typedef bool value_fn(struct loader *ld, const config_setting_t *s,
-                      const char *text, void *field);
-/* Check the syntax of text; on failure *why says what is wrong. */
-typedef bool syntax_fn(const char *text, const char **why);
-/* Load a list of connector groups. */
-typedef bool groups_fn(struct loader *ld, const config_setting_t *list);
-
-enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_LIST, KEY_GROUPS };
-
-struct key {
-    const char *name;
-    enum key_type type;
-    size_t offset;               /* of the field in the target struct */
-    const char *dflt;            /* parsed like a written value; NULL: unset */
-    syntax_fn *check;            /* run before parse; NULL: parse checks */
-    value_fn *parse;             /* KEY_STRING, and each element of KEY_LIST */
-    groups_fn *groups;           /* KEY_GROUPS */
-    int max;                     /* KEY_INT accepts 0..max */
-    bool required;
-    size_t line_offset;          /* top level: where to record the line; 0: no */
-};
-
-/* Default of connector keys that take the value of a top-level key; the
- * parser sees this very pointer, so such keys have no .check. */
-static const char INHERIT[] = "(the top-level value)";
+/* The INHERIT default (config_internal.h). */
+const char config_inherit[] = "(the top-level value)";
 
 /* ---- Errors ---- */
 
 /* Format "FILE:LINE: message" for setting s (NULL: line 0); returns false. */
-static bool fail(struct loader *ld, const config_setting_t *s,
-                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(struct loader *ld, const config_setting_t *s,
-                 const char *fmt, ...)
+bool config_vfail(struct loader *ld, const config_setting_t *s,
+                  const char *fmt, va_list ap)
 {
     char msg[768];
     const char *file = NULL;
     unsigned line = 0;
-    va_list ap;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (s != NULL) {
         file = config_setting_source_file(s);
         line = config_setting_source_line(s);
     }
     snprintf(ld->err->text, sizeof ld->err->text, "%s:%u: %s",
              file != NULL ? file : ld->path, line, msg);
+    return false;
+}
+
+/* config_vfail with arguments; returns false. */
+static bool fail(struct loader *ld, const config_setting_t *s,
+                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(struct loader *ld, const config_setting_t *s,
+                 const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    config_vfail(ld, s, fmt, ap);
+    va_end(ap);
     return false;
 }
 
@@ -192,7 +170,7 @@ static bool parse_facility(struct loader *ld, const config_setting_t *s,
 }
 
 /* A keyword of set words into *value; INHERIT keeps *value. */
-static bool parse_keyword(struct loader *ld, const config_setting_t *s,
+bool config_parse_keyword(struct loader *ld, const config_setting_t *s,
                           const char *text, enum syntax_words words,
                           int *value)
 {
@@ -204,43 +182,31 @@ static bool parse_keyword(struct loader *ld, const config_setting_t *s,
 }
 
 /* reject | tempfail | monitor; connectors default to default_action. */
-static bool parse_action(struct loader *ld, const config_setting_t *s,
+bool config_parse_action(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     int value = ld->cfg->default_action;
 
-    if (!parse_keyword(ld, s, text, SYNTAX_ACTIONS, &value))
+    if (!config_parse_keyword(ld, s, text, SYNTAX_ACTIONS, &value))
         return false;
     *(enum action *)field = (enum action)value;
     return true;
 }
 
 /* TLSv1 ... TLSv1.3; connectors default to the top-level floor. */
-static bool parse_version(struct loader *ld, const config_setting_t *s,
+bool config_parse_version(struct loader *ld, const config_setting_t *s,
                           const char *text, void *field)
 {
     int value = ld->cfg->min_tls_version;
 
-    if (!parse_keyword(ld, s, text, SYNTAX_TLS_VERSIONS, &value))
+    if (!config_parse_keyword(ld, s, text, SYNTAX_TLS_VERSIONS, &value))
         return false;
     *(enum tls_version *)field = (enum tls_version)value;
     return true;
 }
 
-/* encryption-only | certificate-validation | domain-validation. */
-static bool parse_tls_settings(struct loader *ld, const config_setting_t *s,
-                               const char *text, void *field)
-{
-    int value = 0;
-
-    if (!parse_keyword(ld, s, text, SYNTAX_TLS_SETTINGS, &value))
-        return false;
-    *(enum tls_settings *)field = (enum tls_settings)value;
-    return true;
-}
-
 /* A domain pattern of this connector; the same pattern in two is an error. */
-static bool add_domain(struct loader *ld, const config_setting_t *s,
+bool config_add_domain(struct loader *ld, const config_setting_t *s,
                        const char *text, struct strlist *list,
                        struct domain_table *table)
 {
@@ -268,17 +234,11 @@ static bool add_domain(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
-/* sender_domains and recipient_domains, each with its own table. */
+/* sender_domains (recipient_domains: config_outbound.c), own table. */
 static bool parse_sender_domain(struct loader *ld, const config_setting_t *s,
                                 const char *text, void *field)
 {
-    return add_domain(ld, s, text, field, ld->cfg->inbound_by_domain);
-}
-
-static bool parse_recipient_domain(struct loader *ld, const config_setting_t *s,
-                                   const char *text, void *field)
-{
-    return add_domain(ld, s, text, field, ld->cfg->outbound_by_domain);
+    return config_add_domain(ld, s, text, field, ld->cfg->inbound_by_domain);
 }
 
 /* A sender address range; field counts them. */
@@ -338,44 +298,6 @@ static bool parse_exempt(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
-/* The name a domain-validation certificate must carry. */
-static bool parse_tls_domain(struct loader *ld, const config_setting_t *s,
-                             const char *text, void *field)
-{
-    char norm[ADDR_DOMAIN_MAX];
-    const char *why = "invalid domain";
-
-    if (!addr_normalize_domain(text, strlen(text), norm, sizeof norm, &why))
-        return bad_value(ld, s, text, why);
-    return store_string(ld, s, norm, field);
-}
-
-/* One smart host; field is the outbound connector. */
-static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
-                             const char *text, void *field)
-{
-    struct outbound_connector *c = field;
-    struct smart_host h;
-    char host[ADDR_DOMAIN_MAX];
-    const char *why = "invalid smart host";
-    size_t n = c->smart_host_count;
-
-    if (!syntax_smart_host(text, &h, host, sizeof host, &why))
-        return bad_value(ld, s, text, why);
-    if (n == 0 || (n & (n - 1)) == 0) {
-        struct smart_host *hosts =
-            realloc(c->smart_hosts, (n == 0 ? 1 : 2 * n) * sizeof *hosts);
-        if (hosts == NULL)
-            return no_memory(ld, s);
-        c->smart_hosts = hosts;
-    }
-    if ((h.host = strdup(host)) == NULL)
-        return no_memory(ld, s);
-    c->smart_hosts[n] = h;
-    c->smart_host_count = n + 1;
-    return true;
-}
-
 /* ---- The schema ---- */
 
 static groups_fn load_inbound, load_outbound;
@@ -407,10 +329,10 @@ static const struct key top_keys[] = {
       .parse = parse_facility },
     { .name = "default_action", .type = KEY_STRING,
       .offset = TOP(default_action), .dflt = "reject",
-      .parse = parse_action },
+      .parse = config_parse_action },
     { .name = "min_tls_version", .type = KEY_STRING,
       .offset = TOP(min_tls_version), .dflt = "TLSv1.2",
-      .parse = parse_version },
+      .parse = config_parse_version },
     { .name = "log_all", .type = KEY_BOOL, .offset = TOP(log_all),
       .dflt = "false" },
     /* Last: connectors inherit the values above. */
@@ -433,7 +355,7 @@ static const struct key inbound_keys[] = {
       .dflt = "true" },
     { .name = "min_tls_version", .type = KEY_STRING,
       .offset = IN(min_tls_version), .dflt = INHERIT,
-      .parse = parse_version },
+      .parse = config_parse_version },
     { .name = "min_cipher_bits", .type = KEY_INT,
       .offset = IN(min_cipher_bits), .dflt = "0", .max = MAX_CIPHER_BITS },
     { .name = "require_forward_secrecy", .type = KEY_BOOL,
@@ -444,37 +366,11 @@ static const struct key inbound_keys[] = {
       .offset = IN(cert_issuers), .check = syntax_issuer,
       .parse = parse_issuer },
     { .name = "action", .type = KEY_STRING, .offset = IN(action),
-      .dflt = INHERIT, .parse = parse_action },
+      .dflt = INHERIT, .parse = config_parse_action },
     { .name = "exempt_recipients", .type = KEY_LIST,
       .offset = IN(exempt_recipients), .parse = parse_exempt },
     { .name = "reject_text", .type = KEY_STRING, .offset = IN(reject_text),
       .check = syntax_reject_text, .parse = store_string },
-    { .name = NULL },
-};
-
-#define OUT(f) offsetof(struct outbound_connector, f)
-static const struct key outbound_keys[] = {
-    { .name = "name", .type = KEY_STRING, .offset = OUT(name),
-      .check = syntax_connector_name, .parse = store_string,
-      .required = true },
-    { .name = "recipient_domains", .type = KEY_LIST,
-      .offset = OUT(recipient_domains), .parse = parse_recipient_domain,
-      .required = true },
-    { .name = "tls_settings", .type = KEY_STRING,
-      .offset = OUT(tls_settings), .dflt = "encryption-only",
-      .parse = parse_tls_settings },
-    { .name = "tls_domain", .type = KEY_STRING, .offset = OUT(tls_domain),
-      .parse = parse_tls_domain },
-    { .name = "min_tls_version", .type = KEY_STRING,
-      .offset = OUT(min_tls_version), .dflt = INHERIT,
-      .parse = parse_version },
-    /* The element parser fills both smart_hosts and smart_host_count. */
-    { .name = "smart_hosts", .type = KEY_LIST, .offset = 0,
-      .parse = parse_smart_host },
-    { .name = "require_session_tls", .type = KEY_BOOL,
-      .offset = OUT(require_session_tls), .dflt = "false" },
-    { .name = "action", .type = KEY_STRING, .offset = OUT(action),
-      .dflt = INHERIT, .parse = parse_action },
     { .name = NULL },
 };
 
@@ -494,7 +390,8 @@ static const char *misplaced_hint(const struct key *keys, const char *name)
     if (keys != inbound_keys && find_key(inbound_keys, name) != NULL)
         return keys == top_keys ? " (it belongs inside a connector)"
                                 : " (it is an inbound connector setting)";
-    if (keys != outbound_keys && find_key(outbound_keys, name) != NULL)
+    if (keys != config_outbound_keys &&
+        find_key(config_outbound_keys, name) != NULL)
         return keys == top_keys ? " (it belongs inside a connector)"
                                 : " (it is an outbound connector setting)";
     if (keys != top_keys && find_key(top_keys, name) != NULL)
@@ -729,57 +626,6 @@ static bool inbound_check(struct loader *ld, const config_setting_t *group,
     return true;
 }
 
-/* Two connectors answering for one next hop must give the same policy. */
-static bool same_tls_policy(const struct outbound_connector *a,
-                            const struct outbound_connector *b)
-{
-    return a->tls_settings == b->tls_settings &&
-           a->min_tls_version == b->min_tls_version &&
-           (a->tls_domain == NULL) == (b->tls_domain == NULL) &&
-           (a->tls_domain == NULL || strcmp(a->tls_domain, b->tls_domain) == 0);
-}
-
-/* Enter the next-hop keys of connector id's smart hosts. */
-static bool add_nexthops(struct loader *ld, const config_setting_t *group)
-{
-    const struct outbound_connector *c = &ld->cfg->outbound[ld->id];
-    const config_setting_t *list = config_setting_get_member(group, "smart_hosts");
-
-    for (size_t i = 0; i < c->smart_host_count; i++) {
-        const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
-        char key[ADDR_DOMAIN_MAX + 16];
-        bool other = false;
-        uint32_t other_id = 0;
-        config_smart_host_text(&c->smart_hosts[i], key, sizeof key);
-        if (!domain_table_add(ld->cfg->outbound_by_nexthop, key, ld->id,
-                              &other, &other_id))
-            return no_memory(ld, s);
-        if (other && !same_tls_policy(c, &ld->cfg->outbound[other_id]))
-            return fail(ld, s, "smart host \"%s\" is also used by outbound"
-                        " connector \"%s\" with other TLS settings (Postfix"
-                        " looks the TLS policy up by next hop)", key,
-                        conn_name(ld, other_id));
-    }
-    return true;
-}
-
-/* Outbound rules that span keys. */
-static bool outbound_check(struct loader *ld, const config_setting_t *group,
-                           const void *connector)
-{
-    const struct outbound_connector *c = connector;
-    bool dv = c->tls_settings == TLS_SETTINGS_DOMAIN_VALIDATION;
-
-    if (dv && c->tls_domain == NULL)
-        return fail(ld, config_setting_get_member(group, "tls_settings"),
-                    "tls_settings = \"domain-validation\" needs tls_domain");
-    if (!dv && c->tls_domain != NULL)
-        return fail(ld, config_setting_get_member(group, "tls_domain"),
-                    "tls_domain only applies to tls_settings ="
-                    " \"domain-validation\"");
-    return add_nexthops(ld, group);
-}
-
 /* Zeroed array of the list's connectors (ids are 32 bits), or NULL. */
 static void *alloc_connectors(struct loader *ld, const config_setting_t *list,
                               size_t size, size_t *count)
@@ -814,8 +660,9 @@ static const struct direction inbound_direction = {
     IN(line), inbound_check,
 };
 static const struct direction outbound_direction = {
-    "outbound", outbound_keys, sizeof(struct outbound_connector), OUT(name),
-    OUT(line), outbound_check,
+    "outbound", config_outbound_keys, sizeof(struct outbound_connector),
+    offsetof(struct outbound_connector, name),
+    offsetof(struct outbound_connector, line), config_outbound_check,
 };
 
 /* Read the n connectors of list into array (zeroed by the caller). */
@@ -868,7 +715,8 @@ static bool load_outbound(struct loader *ld, const config_setting_t *list)
                                      &cfg->outbound_count);
     return cfg->outbound != NULL &&
            load_connectors(ld, list, &outbound_direction,
-                           (char *)cfg->outbound, cfg->outbound_count);
+                           (char *)cfg->outbound, cfg->outbound_count) &&
+           config_outbound_finish(ld, list);
 }
 
 /* Top-level rules that span keys. */
@@ -987,6 +835,7 @@ void config_free(struct config *config)
     domain_table_free(config->inbound_by_cert_name);
     domain_table_free(config->outbound_by_domain);
     domain_table_free(config->outbound_by_nexthop);
+    free(config->outbound_policy);
     free(config->path);
     free(config->socket);
     free(config->policy_socket);

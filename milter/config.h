@@ -72,6 +72,24 @@ struct outbound_connector {
     enum action action;
 };
 
+/*
+ * The TLS policy Postfix gets for one tlspolicy lookup key: the strictest
+ * of every outbound connector that covers the key, per dimension (level
+ * secure > verify > encrypt, and the highest protocol floor). A key is an
+ * exact recipient domain, a "*." pattern (Postfix's ".parent" key), or a
+ * smart host's next hop as config_nexthop_key() writes it; an exact name is
+ * also covered by every "*." pattern above it, a "*." pattern by those above
+ * it. The ids index config->outbound.
+ */
+struct outbound_policy {
+    uint32_t level_id;     /* tls_settings (and tls_domain) are this one's */
+    uint32_t version_id;   /* min_tls_version is this one's */
+    uint32_t first_id;     /* the first connector listing this very key */
+    uint8_t flags;         /* OUTBOUND_POLICY_* */
+};
+#define OUTBOUND_POLICY_SMART_HOST 1u   /* some connector's smart host */
+#define OUTBOUND_POLICY_RESOLVED 2u     /* patterns above merged (loading) */
+
 struct config {
     char *path;
 
@@ -96,8 +114,11 @@ struct config {
     struct cidr_table *inbound_by_ip;
     struct domain_table *inbound_by_cert_name;
     struct domain_table *outbound_by_domain;
-    /* tlspolicy keys for smart hosts ("[host]:port", "[host]", ...) -> outbound id */
+    /* tlspolicy keys (recipient patterns and smart hosts' next hops, see
+     * struct outbound_policy) -> index into outbound_policy[] */
     struct domain_table *outbound_by_nexthop;
+    struct outbound_policy *outbound_policy;
+    size_t outbound_policy_count;
 
     /* Lines of some settings (0: default used), for environment warnings. */
     struct {
@@ -157,6 +178,34 @@ bool config_socket_canonical(const char *spec, char *out, size_t outsz);
  */
 size_t config_smart_host_text(const struct smart_host *host, char *out,
                               size_t outsz);
+
+/*
+ * The lookup key of a next hop in forcetls's canonical form: like
+ * config_smart_host_text, but without the default port, which names the
+ * same destination ("[host]:25" -> "[host]", "host:25" -> "host").
+ * Returns the length snprintf would write.
+ */
+size_t config_nexthop_key(const struct smart_host *host, char *out,
+                          size_t outsz);
+
+/*
+ * Parse a next hop as Postfix writes it in a lookup ("[host]:port",
+ * "[host]", "host:port", "host"; any case, an address literal in any
+ * form) into its canonical key. *domain_form (when not NULL) says whether
+ * the key is a plain domain name, which "*." patterns cover. False if text
+ * is not a next hop or the key does not fit. Allocates nothing for ASCII.
+ */
+bool config_nexthop_parse(const char *text, char *key, size_t keysz,
+                          bool *domain_form);
+
+/*
+ * Merge policy from into *into (strictest per dimension). False, leaving
+ * *into unchanged, when both levels are domain validation with different
+ * tls_domain names: no policy is the strictest of both.
+ */
+bool config_outbound_policy_merge(const struct config *config,
+                                  struct outbound_policy *into,
+                                  const struct outbound_policy *from);
 
 /* Built-in defaults, also used by the man page and the tests. */
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/forcetls/forcetls.conf"

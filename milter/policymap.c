@@ -9,21 +9,33 @@
  * transport_maps for smart hosts (a list of next hops, Postfix 3.5 and
  * later), and Sendmail's access map (TLS_Rcpt and TLS_Srv, cf/README).
  *
- * Postfix looks a TLS policy up by next hop: for mail routed to a smart
- * host the key is the smart host as the transport wrote it, so the
- * tlspolicy map answers for next-hop keys before recipient domains.
- * Postfix sends socketmap keys unfolded, and for transport_maps only the
- * full address and "*" (a socketmap is a pattern table, which trivial-
- * rewrite does not ask for domains), so keys are folded and addresses are
- * answered by their domain here.
+ * Postfix looks a TLS policy up by next hop (postconf(5),
+ * smtp_tls_policy_maps): the recipient domain, or the next hop verbatim as
+ * the transport wrote it, with brackets and a port; only a plain domain
+ * key falls back to ".parent" keys. One key, one answer, whoever else
+ * covers it: the tlspolicy map answers the strictest policy of every
+ * connector covering the key, computed at load time (struct
+ * outbound_policy, config_outbound.c); a lookup walks the labels of the key
+ * and takes the first (most specific) key found, which already holds the
+ * patterns above it. "[host]:25" is looked up as "[host]" and "host:25" as
+ * "host": the same destination gets the same answer in either form.
+ *
+ * The transport map answers routing, not security: the most specific
+ * connector's smart hosts, as it always was (a pattern below another may
+ * route elsewhere); the TLS policy of whatever next hop it names is the
+ * tlspolicy map's. Postfix sends socketmap keys unfolded, and for
+ * transport_maps only the full address and "*" (a socketmap is a pattern
+ * table, which trivial-rewrite does not ask for domains), so keys are
+ * folded and addresses are answered by their domain here.
  *
  * Must not: log, allocate per request, or answer for a name no connector
  * covers (NOTFOUND lets the MTA's own defaults apply).
  *
  * Thread safety: pure functions of an immutable configuration snapshot;
- * the -P printer allocates one scratch table of its own.
+ * the -P printer allocates scratch tables of its own.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -35,28 +47,20 @@
 /* Room for a next-hop key: "[host]:port" with a 253-byte host. */
 #define NEXTHOP_MAX (ADDR_DOMAIN_MAX + 16)
 
-/* Lower-case ASCII copy of in; false if it does not fit. */
-static bool lower_copy(const char *in, size_t len, char *out, size_t outsz)
-{
-    if (len >= outsz)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        out[i] = text_ascii_lower(in[i]);
-    out[len] = '\0';
-    return true;
-}
-
 /* Postfix's name of a protocol version (the same as OpenSSL's), or NULL. */
 static const char *protocol_name(enum tls_version version)
 {
     return version >= TLS_VERSION_1_0 ? tlsfacts_version_name(version) : NULL;
 }
 
-/* The smtp_tls_policy_maps value for c; false if c cannot be expressed. */
-static bool tls_policy_text(const struct outbound_connector *c, char *out,
+/* The smtp_tls_policy_maps value of policy p; false if it cannot be expressed. */
+static bool tls_policy_text(const struct config *config,
+                            const struct outbound_policy *p, char *out,
                             size_t outsz)
 {
-    const char *proto = protocol_name(c->min_tls_version);
+    const struct outbound_connector *c = &config->outbound[p->level_id];
+    const char *proto =
+        protocol_name(config->outbound[p->version_id].min_tls_version);
     int n = -1;
 
     if (proto == NULL)
@@ -99,22 +103,13 @@ static bool transport_text(const struct outbound_connector *c, char *out,
     return pos > 0;
 }
 
-/* The first (most specific) connector id a lookup found, or NULL. */
-static const struct outbound_connector *pick(const struct config *config,
-                                             size_t found, uint32_t id)
-{
-    if (found == 0 || id >= config->outbound_count)
-        return NULL;
-    return &config->outbound[id];
-}
-
 /*
- * The connector for a domain, or for ".parent" (Postfix's parent-domain
- * key: any name below parent). domain_table_match returns the exact
- * pattern first and then "*." patterns from the nearest parent outwards,
- * so the first id is the most specific. For ".parent" the lookup name is
- * "*.parent" itself, which matches the patterns "*.parent" and "*." of
- * every ancestor, and no exact domain.
+ * The most specific connector for a domain, or for ".parent" (Postfix's
+ * parent-domain key: any name below parent), for routing. domain_table_match
+ * returns the exact pattern first and then "*." patterns from the nearest
+ * parent outwards. For ".parent" the lookup name is "*.parent" itself,
+ * which matches the patterns "*.parent" and "*." of every ancestor, and no
+ * exact domain.
  */
 static const struct outbound_connector *by_domain(const struct config *config,
                                                   const char *key)
@@ -122,56 +117,45 @@ static const struct outbound_connector *by_domain(const struct config *config,
     char norm[ADDR_DOMAIN_MAX], name[ADDR_DOMAIN_MAX + 2];
     const char *domain = key[0] == '.' ? key + 1 : key;
     uint32_t id = 0;
-    size_t found;
 
     if (!addr_normalize_domain(domain, strlen(domain), norm, sizeof norm, NULL))
         return NULL;
     snprintf(name, sizeof name, "%s%s", key[0] == '.' ? "*." : "", norm);
-    found = domain_table_match(config->outbound_by_domain, name, &id, 1);
-    return pick(config, found, id);
+    if (domain_table_match(config->outbound_by_domain, name, &id, 1) == 0 ||
+        id >= config->outbound_count)
+        return NULL;
+    return &config->outbound[id];
 }
 
 /*
- * A next-hop key in the form config_smart_host_text() writes: lower case,
- * and an address literal in canonical form ("[2001:DB8:0::1]:25" ->
- * "[2001:db8::1]:25"). False if it does not fit.
+ * The merged policy for a tlspolicy key, or NULL. A plain domain (also
+ * "host:25") is its own key or, failing that, the nearest "*." pattern
+ * above it; ".parent" is the nearest pattern at or above parent; any other
+ * next hop is its own canonical key only (Postfix asks nothing else for it).
  */
-static bool nexthop_normalize(const char *key, char *out, size_t outsz)
+static const struct outbound_policy *policy_for(const struct config *config,
+                                                const char *key)
 {
-    const char *close;
-    char inner[NEXTHOP_MAX], host[NEXTHOP_MAX], rest[NEXTHOP_MAX];
-    struct ip_addr ip;
-    size_t len;
-    int n;
-
-    if (key[0] != '[' || (close = strchr(key, ']')) == NULL)
-        return lower_copy(key, strlen(key), out, outsz);
-    len = (size_t)(close - key - 1);
-    if (len >= sizeof inner || !lower_copy(close + 1, strlen(close + 1), rest,
-                                           sizeof rest))
-        return false;
-    memcpy(inner, key + 1, len);
-    inner[len] = '\0';
-    if (ip_parse(inner, &ip))
-        ip_format(&ip, host, sizeof host);
-    else if (!lower_copy(inner, len, host, sizeof host))
-        return false;
-    n = snprintf(out, outsz, "[%s]%s", host, rest);
-    return n > 0 && (size_t)n < outsz;
-}
-
-/* The connector whose smart host is the next hop key, or NULL. */
-static const struct outbound_connector *by_nexthop(const struct config *config,
-                                                   const char *key)
-{
-    char norm[NEXTHOP_MAX];
+    char norm[NEXTHOP_MAX + 2];
     uint32_t id = 0;
     size_t found;
+    bool domain_form = false;
 
-    if (!nexthop_normalize(key, norm, sizeof norm))
+    if (key[0] == '.') {
+        memcpy(norm, "*.", 2);
+        if (!addr_normalize_domain(key + 1, strlen(key + 1), norm + 2,
+                                   sizeof norm - 2, NULL))
+            return NULL;
+        domain_form = true;
+    } else if (!config_nexthop_parse(key, norm, sizeof norm, &domain_form)) {
         return NULL;
-    found = domain_table_get(config->outbound_by_nexthop, norm, &id, 1);
-    return pick(config, found, id);
+    }
+    found = domain_form
+                ? domain_table_match(config->outbound_by_nexthop, norm, &id, 1)
+                : domain_table_get(config->outbound_by_nexthop, norm, &id, 1);
+    if (found == 0 || id >= config->outbound_policy_count)
+        return NULL;
+    return &config->outbound_policy[id];
 }
 
 /* Write "STATUS text" to reply and return result. */
@@ -188,22 +172,19 @@ static enum policymap_result reply_with(enum policymap_result result,
     return result;
 }
 
-/* The tlspolicy map: next hop first, then the domain or ".parent". */
+/* The tlspolicy map: the strictest policy of the key (see policy_for). */
 static enum policymap_result answer_tlspolicy(const struct config *config,
                                               const char *key, char *reply,
                                               size_t replysz)
 {
-    const struct outbound_connector *c = NULL;
+    const struct outbound_policy *p = NULL;
     char text[POLICYMAP_REPLY_MAX];
 
-    if (strchr(key, '@') == NULL) {
-        c = by_nexthop(config, key);
-        if (c == NULL)
-            c = by_domain(config, key);
-    }
-    if (c == NULL)
+    if (strchr(key, '@') == NULL)
+        p = policy_for(config, key);
+    if (p == NULL)
         return reply_with(POLICYMAP_NOTFOUND, "NOTFOUND", "", reply, replysz);
-    if (!tls_policy_text(c, text, sizeof text))
+    if (!tls_policy_text(config, p, text, sizeof text))
         return reply_with(POLICYMAP_TEMP, "TEMP", "cannot express connector",
                           reply, replysz);
     return reply_with(POLICYMAP_FOUND, "OK", text, reply, replysz);
@@ -282,53 +263,82 @@ static const char *postfix_key(const char *pattern)
     return strncmp(pattern, "*.", 2) == 0 ? pattern + 1 : pattern;
 }
 
-/* True if connector id is the first to claim its smart host k. */
-static bool first_for_nexthop(const struct config *config, uint32_t id,
-                              size_t k, const char *text)
+/* The merged policy of a table key (exact, "*." or canonical next hop). */
+static const struct outbound_policy *key_policy(const struct config *config,
+                                                const char *key, uint32_t *n)
 {
-    const struct outbound_connector *c = &config->outbound[id];
-    uint32_t first = id;
+    if (domain_table_get(config->outbound_by_nexthop, key, n, 1) != 1 ||
+        *n >= config->outbound_policy_count)
+        return NULL;
+    return &config->outbound_policy[*n];
+}
 
-    for (size_t j = 0; j < k; j++) {
-        char other[NEXTHOP_MAX];
-        config_smart_host_text(&c->smart_hosts[j], other, sizeof other);
-        if (strcmp(other, text) == 0)
-            return false;
+/* A next-hop key without a port: "[host]" or a plain "host". */
+static bool default_port_form(const char *key)
+{
+    size_t len = strlen(key);
+
+    return key[0] == '[' ? len > 0 && key[len - 1] == ']' : strchr(key, ':') == NULL;
+}
+
+/*
+ * The line(s) of one key for connector self: the merged policy under the
+ * first connector that lists the key, a pointer to it under the others.
+ * A smart host's key also gets its ":25" form, which Postfix asks when a
+ * next hop is written so (a static table has no equivalence of its own).
+ */
+static void print_policy_key(const struct config *config, uint32_t self,
+                             const char *key, const char *table_key,
+                             bool *printed, FILE *out)
+{
+    char text[POLICYMAP_REPLY_MAX];
+    const struct outbound_policy *p;
+    uint32_t n;
+
+    if ((p = key_policy(config, key, &n)) == NULL)
+        return;
+    if (p->first_id != self) {
+        fprintf(out, "# %s: also listed by outbound connector %s; its entry"
+                " (the strictest of both) applies\n", table_key,
+                config->outbound[p->first_id].name);
+        return;
     }
-    if (domain_table_get(config->outbound_by_nexthop, text, &first, 1) == 0)
-        return true;
-    return first == id;
+    if (printed != NULL && printed[n])
+        return;             /* listed twice by self ("[h]" and "[h]:25") */
+    if (printed != NULL)
+        printed[n] = true;
+    if (!tls_policy_text(config, p, text, sizeof text)) {
+        fprintf(out, "# %s: cannot be expressed\n", table_key);
+        return;
+    }
+    fprintf(out, "%s\t%s\n", table_key, text);
+    if ((p->flags & OUTBOUND_POLICY_SMART_HOST) && default_port_form(table_key))
+        fprintf(out, "%s:25\t%s\n", table_key, text);
 }
 
 /* postfix-tls-policy: domains, ".parent" keys and smart-host next hops. */
 static void print_tls_policy(const struct config *config, FILE *out)
 {
+    bool *printed = calloc(config->outbound_policy_count + 1, sizeof *printed);
+
+    if (printed == NULL)
+        fprintf(out, "# out of memory: keys shared by connectors may repeat\n");
     for (size_t i = 0; i < config->outbound_count; i++) {
         const struct outbound_connector *c = &config->outbound[i];
-        char policy[POLICYMAP_REPLY_MAX], hop[NEXTHOP_MAX];
-        uint32_t id;
+        char hop[NEXTHOP_MAX];
 
         fprintf(out, "# outbound connector %s\n", c->name);
-        if (!tls_policy_text(c, policy, sizeof policy)) {
-            fprintf(out, "# %s: cannot be expressed\n", c->name);
-            continue;
-        }
-        for (size_t k = 0; k < c->recipient_domains.count; k++) {
-            const char *key = postfix_key(c->recipient_domains.items[k]);
-            if (key[0] != '.' &&
-                domain_table_get(config->outbound_by_nexthop, key, &id, 1) > 0) {
-                fprintf(out, "# %s: also a smart host; its next-hop entry"
-                        " applies\n", key);
-                continue;
-            }
-            fprintf(out, "%s\t%s\n", key, policy);
-        }
+        for (size_t k = 0; k < c->recipient_domains.count; k++)
+            print_policy_key(config, (uint32_t)i, c->recipient_domains.items[k],
+                             postfix_key(c->recipient_domains.items[k]),
+                             printed, out);
         for (size_t k = 0; k < c->smart_host_count; k++) {
-            config_smart_host_text(&c->smart_hosts[k], hop, sizeof hop);
-            if (first_for_nexthop(config, (uint32_t)i, k, hop))
-                fprintf(out, "%s\t%s\n", hop, policy);
+            size_t len = config_nexthop_key(&c->smart_hosts[k], hop, sizeof hop);
+            if (len > 0 && len < sizeof hop)
+                print_policy_key(config, (uint32_t)i, hop, hop, printed, out);
         }
     }
+    free(printed);
 }
 
 /* postfix-transport: the domains of connectors with smart hosts. */
@@ -351,10 +361,13 @@ static void print_transport(const struct config *config, FILE *out)
     }
 }
 
-/* The access-map right-hand side of c (cf/README, "STARTTLS"). */
-static void sendmail_rhs(const struct outbound_connector *c, char *out,
+/* The access-map right-hand side of policy p (cf/README, "STARTTLS"). */
+static void sendmail_rhs(const struct config *config,
+                         const struct outbound_policy *p, char *out,
                          size_t outsz)
 {
+    const struct outbound_connector *c = &config->outbound[p->level_id];
+
     if (c->tls_settings == TLS_SETTINGS_DOMAIN_VALIDATION && c->tls_domain != NULL)
         snprintf(out, outsz, "VERIFY+CN:%s", c->tls_domain);
     else if (c->tls_settings == TLS_SETTINGS_ENCRYPTION_ONLY)
@@ -364,27 +377,37 @@ static void sendmail_rhs(const struct outbound_connector *c, char *out,
 }
 
 /*
- * TLS_Rcpt lines of c. Sendmail's access map matches a domain and every
- * name below it, and has no "below only" form: "*.x" becomes "x" unless
- * another connector names x itself.
+ * TLS_Rcpt lines of connector self. Sendmail's access map matches a domain
+ * and every name below it, and has no "below only" form: "*.x" becomes "x"
+ * unless a connector names x itself, whose entry then carries the
+ * strictest of both (or, when there is none, a comment says so).
  */
 static void print_tls_rcpt(const struct config *config, uint32_t self,
-                           const char *rhs, FILE *out)
+                           FILE *out)
 {
     const struct outbound_connector *c = &config->outbound[self];
 
     for (size_t k = 0; k < c->recipient_domains.count; k++) {
         const char *d = c->recipient_domains.items[k];
-        uint32_t id;
+        char wild[ADDR_DOMAIN_MAX + 2], rhs[ADDR_DOMAIN_MAX + 16];
+        const struct outbound_policy *p, *below;
+        struct outbound_policy merged;
+        uint32_t n, id;
 
+        if ((p = key_policy(config, d, &n)) == NULL)
+            continue;
+        merged = *p;
         if (strncmp(d, "*.", 2) != 0) {
+            snprintf(wild, sizeof wild, "*.%s", d);
+            below = key_policy(config, wild, &n);
+            if (below != NULL &&
+                !config_outbound_policy_merge(config, &merged, below))
+                fprintf(out, "# %s: not expressible: %s has its own entry, which"
+                        " Sendmail applies below it too\n", wild, d);
+            sendmail_rhs(config, &merged, rhs, sizeof rhs);
             fprintf(out, "TLS_Rcpt:%s\t%s\n", d, rhs);
-        } else if (domain_table_get(config->outbound_by_domain, d + 2, &id, 1) > 0) {
-            /* The apex has an entry: the same policy covers d; another does not. */
-            if (id != self)
-                fprintf(out, "# %s: not expressible: %s has its own entry,"
-                        " which Sendmail applies below it too\n", d, d + 2);
-        } else {
+        } else if (domain_table_get(config->outbound_by_domain, d + 2, &id, 1) == 0) {
+            sendmail_rhs(config, &merged, rhs, sizeof rhs);
             fprintf(out, "# %s: Sendmail also applies this to %s itself\n", d,
                     d + 2);
             fprintf(out, "TLS_Rcpt:%s\t%s\n", d + 2, rhs);
@@ -392,26 +415,72 @@ static void print_tls_rcpt(const struct config *config, uint32_t self,
     }
 }
 
-/* TLS_Srv lines for c's smart hosts, each server once (seen may be NULL). */
-static void print_tls_srv(const struct outbound_connector *c, uint32_t id,
-                          const char *rhs, struct domain_table *seen, FILE *out)
+/* The access-map key of a smart host's server: "IPv6:..." for IPv6. */
+static void tls_srv_key(const struct smart_host *h, char *out, size_t outsz)
+{
+    /* {server_addr} of an IPv6 server is "IPv6:..." (LookUpAddress). */
+    snprintf(out, outsz, "%s%s", strchr(h->host, ':') ? "IPv6:" : "", h->host);
+}
+
+/* Marks a server whose smart hosts have no strictest policy together. */
+#define SRV_CONFLICT 0x80u
+
+/*
+ * Sendmail's TLS_Srv key is the server, without port or brackets: the
+ * policies of all smart hosts on one server merged, in srv[] by the index
+ * seen gives the server. False when memory runs out.
+ */
+static bool merge_servers(const struct config *config, struct domain_table *seen,
+                          struct outbound_policy *srv, size_t *nsrv)
+{
+    for (size_t i = 0; i < config->outbound_count; i++) {
+        const struct outbound_connector *c = &config->outbound[i];
+        for (size_t k = 0; k < c->smart_host_count; k++) {
+            char key[NEXTHOP_MAX];
+            const struct outbound_policy *p;
+            uint32_t n;
+            size_t len = config_nexthop_key(&c->smart_hosts[k], key, sizeof key);
+
+            if (len == 0 || len >= sizeof key ||
+                (p = key_policy(config, key, &n)) == NULL)
+                continue;
+            tls_srv_key(&c->smart_hosts[k], key, sizeof key);
+            if (domain_table_get(seen, key, &n, 1) == 1) {
+                if (!config_outbound_policy_merge(config, &srv[n], p))
+                    srv[n].flags |= SRV_CONFLICT;
+                continue;
+            }
+            n = (uint32_t)(*nsrv)++;
+            srv[n] = *p;
+            if (!domain_table_add(seen, key, n, NULL, NULL))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* TLS_Srv lines for c's smart hosts, each server once, merged. */
+static void print_tls_srv(const struct config *config,
+                          const struct outbound_connector *c,
+                          const struct domain_table *seen,
+                          const struct outbound_policy *srv, bool *printed,
+                          FILE *out)
 {
     for (size_t k = 0; k < c->smart_host_count; k++) {
-        const struct smart_host *h = &c->smart_hosts[k];
-        char key[NEXTHOP_MAX];
-        bool had_other = false;
-        uint32_t other = id;
+        char key[NEXTHOP_MAX], rhs[ADDR_DOMAIN_MAX + 16];
+        uint32_t n;
 
-        /* {server_addr} of an IPv6 server is "IPv6:..." (LookUpAddress). */
-        snprintf(key, sizeof key, "%s%s", strchr(h->host, ':') ? "IPv6:" : "",
-                 h->host);
-        if (seen != NULL) {
-            uint32_t prev;
-            if (domain_table_get(seen, key, &prev, 1) > 0)
-                continue;
-            if (!domain_table_add(seen, key, id, &had_other, &other))
-                seen = NULL;
+        tls_srv_key(&c->smart_hosts[k], key, sizeof key);
+        if (domain_table_get(seen, key, &n, 1) != 1 || printed[n])
+            continue;
+        printed[n] = true;
+        if (srv[n].flags & SRV_CONFLICT) {
+            fprintf(out, "# TLS_Srv:%s: not expressible: its smart hosts need"
+                    " different certificate names, and Sendmail has one entry"
+                    " per server\n", key);
+            continue;
         }
+        sendmail_rhs(config, &srv[n], rhs, sizeof rhs);
         fprintf(out, "TLS_Srv:%s\t%s\n", key, rhs);
     }
 }
@@ -420,19 +489,29 @@ static void print_tls_srv(const struct outbound_connector *c, uint32_t id,
 static void print_sendmail_access(const struct config *config, FILE *out)
 {
     struct domain_table *seen = domain_table_new();
+    size_t hosts = 0, nsrv = 0;
+    struct outbound_policy *srv;
+    bool *printed;
 
+    for (size_t i = 0; i < config->outbound_count; i++)
+        hosts += config->outbound[i].smart_host_count;
+    srv = calloc(hosts + 1, sizeof *srv);
+    printed = calloc(hosts + 1, sizeof *printed);
     fprintf(out, "# Needs FEATURE(`access_db'). Sendmail cannot require a"
             " minimum TLS version here,\n# and a domain entry also covers the"
             " names below it. Smart hosts need mailertable entries.\n");
-    for (size_t i = 0; i < config->outbound_count; i++) {
-        const struct outbound_connector *c = &config->outbound[i];
-        char rhs[ADDR_DOMAIN_MAX + 16];
-
-        fprintf(out, "# outbound connector %s\n", c->name);
-        sendmail_rhs(c, rhs, sizeof rhs);
-        print_tls_rcpt(config, (uint32_t)i, rhs, out);
-        print_tls_srv(c, (uint32_t)i, rhs, seen, out);
+    if (seen == NULL || srv == NULL || printed == NULL ||
+        !merge_servers(config, seen, srv, &nsrv)) {
+        fprintf(out, "# out of memory: no table\n");
+    } else {
+        for (size_t i = 0; i < config->outbound_count; i++) {
+            fprintf(out, "# outbound connector %s\n", config->outbound[i].name);
+            print_tls_rcpt(config, (uint32_t)i, out);
+            print_tls_srv(config, &config->outbound[i], seen, srv, printed, out);
+        }
     }
+    free(printed);
+    free(srv);
     domain_table_free(seen);
 }
 

@@ -30,11 +30,14 @@ enum policymap_result {
  * Answer one socketmap request "NAME KEY" (split at the first space) from
  * config (NULL: no configuration yet, answered TEMP). Maps:
  *   tlspolicy  KEY is a next hop as Postfix writes it ("[host]:port",
- *              "[host]", "host:port", "host"), a domain, or ".parent";
- *              answers "OK encrypt|verify|secure match=NAME
- *              protocols=>=TLSvX" for the most specific outbound connector.
+ *              "[host]", "host:port", "host"; ":25" is the same as no
+ *              port), a domain, or ".parent"; answers "OK encrypt|verify|
+ *              secure match=NAME protocols=>=TLSvX", the strictest policy
+ *              of every outbound connector covering the key (struct
+ *              outbound_policy in config.h).
  *   transport  KEY is an address, a domain or ".parent"; answers
- *              "OK smtp:HOP[, HOP...]" for a connector with smart_hosts.
+ *              "OK smtp:HOP[, HOP...]" when the most specific connector
+ *              has smart_hosts (routing; most specific wins).
  * Writes the reply (NUL-terminated, without netstring framing) to reply;
  * replysz must be at least 64. Never fails otherwise.
  */

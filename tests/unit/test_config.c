@@ -289,13 +289,66 @@ static const struct error_case error_cases[] = {
     { "smart host bad name",
       "outbound = ( { " OUT_OK "\n smart_hosts = [ \"[mx!.q.example]\" ]; } );\n",
       2, "invalid character" },
-    { "smart host shared with other TLS settings",
-      "outbound = (\n  { name = \"a\"; recipient_domains = [ \"a.example\" ];\n"
-      "    smart_hosts = [ \"[relay.example]:25\" ]; },\n"
+    /* Keys two connectors cover with two tls_domain names: no strictest */
+    { "exact domain and smart host, two names",
+      "outbound = (\n"
+      "  { name = \"a\"; recipient_domains = [ \"fabrikam.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.fabrikam.example\"; },\n"
       "  { name = \"b\"; recipient_domains = [ \"b.example\" ];\n"
-      "    tls_settings = \"certificate-validation\";\n"
-      "    smart_hosts = [ \"[Relay.Example.]:25\" ]; }\n);\n", 6,
-      "smart host \"[relay.example]:25\" is also used by outbound connector \"a\"" },
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.fabrikam.example\";\n"
+      "    smart_hosts = [ \"x.example\",\n"
+      "      \"Fabrikam.Example:25\" ]; }\n);\n", 7,
+      "outbound connector \"b\" (smart_hosts \"Fabrikam.Example:25\", tls_domain"
+      " \"mx2.fabrikam.example\") and outbound connector \"a\" (line 2,"
+      " recipient_domains \"fabrikam.example\", tls_domain"
+      " \"mx1.fabrikam.example\") both cover the TLS policy key"
+      " \"fabrikam.example\" with different domain-validation names: no policy"
+      " is the strictest of both" },
+    { "pattern and smart host under it, two names",
+      "outbound = (\n"
+      "  { name = \"a\"; recipient_domains = [ \"a.example\",\n"
+      "      \"*.fabrikam.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.fabrikam.example\"; },\n"
+      "  { name = \"b\"; recipient_domains = [ \"b.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.fabrikam.example\";\n"
+      "    smart_hosts = [ \"relay.fabrikam.example\" ]; }\n);\n", 7,
+      "outbound connector \"b\" (smart_hosts \"relay.fabrikam.example\", tls_domain"
+      " \"mx2.fabrikam.example\") and outbound connector \"a\" (line 3,"
+      " recipient_domains \"*.fabrikam.example\", tls_domain"
+      " \"mx1.fabrikam.example\") both cover the TLS policy key"
+      " \"relay.fabrikam.example\"" },
+    { "pattern and pattern below it, two names",
+      "outbound = (\n"
+      "  { name = \"a\"; recipient_domains = [ \"*.a.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.a.example\"; },\n"
+      "  { name = \"b\"; recipient_domains = [ \"*.B.a.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.a.example\"; }\n);\n",
+      4, "outbound connector \"b\" (recipient_domains \"*.B.a.example\","
+      " tls_domain \"mx2.a.example\") and outbound connector \"a\" (line 2,"
+      " recipient_domains \"*.a.example\", tls_domain \"mx1.a.example\") both"
+      " cover the TLS policy key \"*.b.a.example\"" },
+    { "exact domain before the pattern above it, two names",
+      "outbound = (\n"
+      "  { name = \"a\"; recipient_domains = [ \"e.a.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.a.example\"; },\n"
+      "  { name = \"b\"; recipient_domains = [ \"*.a.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.a.example\"; }\n);\n",
+      4, "outbound connector \"b\" (recipient_domains \"*.a.example\","
+      " tls_domain \"mx2.a.example\") and outbound connector \"a\" (line 2,"
+      " recipient_domains \"e.a.example\", tls_domain \"mx1.a.example\") both"
+      " cover the TLS policy key \"e.a.example\"" },
+    { "[host] and [host]:25, two names",
+      "outbound = (\n"
+      "  { name = \"a\"; recipient_domains = [ \"a.example\" ];\n"
+      "    smart_hosts = [ \"[relay.example]\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.example\"; },\n"
+      "  { name = \"b\"; recipient_domains = [ \"b.example\" ];\n"
+      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.example\";\n"
+      "    smart_hosts = [ \"[Relay.Example.]:25\" ]; }\n);\n", 7,
+      "outbound connector \"b\" (smart_hosts \"[Relay.Example.]:25\", tls_domain"
+      " \"mx2.example\") and outbound connector \"a\" (line 3, smart_hosts"
+      " \"[relay.example]\", tls_domain \"mx1.example\") both cover the TLS"
+      " policy key \"[relay.example]\"" },
     { "duplicate recipient domain",
       "outbound = (\n  { name = \"a\"; recipient_domains = [ \"f.example\" ]; },\n"
       "  { name = \"b\"; recipient_domains = [ \"F.Example\" ]; }\n);\n", 3,
@@ -545,8 +598,15 @@ static void test_outbound_values(void **state)
         "mx.fabrikam.example:2525", "relay.fabrikam.example",
         "[2001:db8::1]:587", "[192.0.2.9]",
     };
+    /* The lookup keys: the default port is dropped (the same destination). */
+    static const char *const canonical[] = {
+        "[smtp.fabrikam.example]", "[smtp2.fabrikam.example]",
+        "mx.fabrikam.example:2525", "relay.fabrikam.example",
+        "[2001:db8::1]:587", "[192.0.2.9]",
+    };
     static const uint32_t id0[] = { 0, IDS_END };
     char text[300];
+    uint32_t n;
 
     (void)state;
     check_str("recipient_domains[0]", c->recipient_domains.items[0], "fabrikam.example");
@@ -564,10 +624,18 @@ static void test_outbound_values(void **state)
     for (size_t i = 0; i < 6; i++) {
         config_smart_host_text(&c->smart_hosts[i], text, sizeof text);
         check_str("config_smart_host_text", text, keys[i]);
-        check_domain_lookup("outbound_by_nexthop", domain_table_get,
-                            cfg->outbound_by_nexthop, keys[i], id0);
+        config_nexthop_key(&c->smart_hosts[i], text, sizeof text);
+        check_str("config_nexthop_key", text, canonical[i]);
+        check_int_in("policy key", canonical[i],
+                     (long long)domain_table_get(cfg->outbound_by_nexthop, text, &n, 1), 1);
+        check_int_in("policy of", canonical[i], cfg->outbound_policy[n].level_id, 0);
+        check_int_in("smart host flag", canonical[i],
+                     cfg->outbound_policy[n].flags & OUTBOUND_POLICY_SMART_HOST,
+                     OUTBOUND_POLICY_SMART_HOST);
     }
-    check_int("nexthop size", (long long)domain_table_size(cfg->outbound_by_nexthop), 6);
+    /* six next hops and two recipient patterns */
+    check_int("policy keys", (long long)domain_table_size(cfg->outbound_by_nexthop), 8);
+    check_int("policies", (long long)cfg->outbound_policy_count, 8);
     check_domain_lookup("by_domain", domain_table_match, cfg->outbound_by_domain,
                         "a.fabrikam.example", id0);
     config_free(cfg);
@@ -584,11 +652,13 @@ static void test_allowed_overlaps(void **state)
         ");\n"
         "outbound = (\n"
         "  { name = \"p\"; recipient_domains = [ \"p.example\" ];\n"
-        "    smart_hosts = [ \"[relay.example]:25\" ]; },\n"
+        "    smart_hosts = [ \"[relay.example]:25\" ]; min_tls_version = \"TLSv1.3\"; },\n"
         "  { name = \"q\"; recipient_domains = [ \"q.example\" ];\n"
-        "    smart_hosts = [ \"[relay.example]:25\" ]; }\n"
+        "    tls_settings = \"certificate-validation\";\n"
+        "    smart_hosts = [ \"[Relay.Example.]\" ]; }\n"
         ");\n");
     static const uint32_t id01[] = { 0, 1, IDS_END };
+    uint32_t n = 0;
 
     (void)state;
     check_int("inbound_count", (long long)cfg->inbound_count, 3);
@@ -598,8 +668,13 @@ static void test_allowed_overlaps(void **state)
               "*.p.example");
     check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
                         "x.p.example", id01);
-    check_domain_lookup("shared smart host ids", domain_table_get,
-                        cfg->outbound_by_nexthop, "[relay.example]:25", id01);
+    /* A smart host shared with other TLS settings: the strictest of each. */
+    check_int("shared smart host key",
+              (long long)domain_table_get(cfg->outbound_by_nexthop,
+                                          "[relay.example]", &n, 1), 1);
+    check_int("level from q", cfg->outbound_policy[n].level_id, 1);
+    check_int("floor from p", cfg->outbound_policy[n].version_id, 0);
+    check_int("first listed by p", cfg->outbound_policy[n].first_id, 0);
     check_int("outbound_count", (long long)cfg->outbound_count, 2);
     config_free(cfg);
 }
@@ -704,6 +779,39 @@ static void test_many_connectors(void **state)
     check_int("inbound_count", (long long)cfg->inbound_count, N);
     check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
                         "d19999.example", last);
+    config_free(cfg);
+}
+
+/*
+ * Many outbound connectors sharing one smart host, each with a pattern and
+ * a name below it: every key merged, in one pass (not one per pair).
+ */
+static void test_many_outbound(void **state)
+{
+    enum { N = 20000 };
+    size_t size = (size_t)N * 200 + 64, used = 0;
+    char *text = malloc(size);
+    struct config *cfg;
+    uint32_t n = 0;
+
+    (void)state;
+    assert_non_null(text);
+    used += (size_t)snprintf(text + used, size - used, "outbound = (\n");
+    for (int i = 0; i < N; i++)
+        used += (size_t)snprintf(text + used, size - used,
+                                 "%s{ name = \"o%d\"; recipient_domains = [ \"*.o%d.example\","
+                                 " \"x.o%d.example\" ]; smart_hosts = [ \"[hub.example]%s\" ];"
+                                 " min_tls_version = \"%s\"; }\n", i == 0 ? "" : ",", i, i,
+                                 i, i % 2 ? ":25" : "", i == N / 2 ? "TLSv1.3" : "TLSv1.2");
+    snprintf(text + used, size - used, ");\n");
+    cfg = load_ok(text);
+    free(text);
+    check_int("outbound_count", (long long)cfg->outbound_count, N);
+    check_int("hub key", (long long)domain_table_get(cfg->outbound_by_nexthop,
+                                                     "[hub.example]", &n, 1), 1);
+    check_int("hub floor from the one TLSv1.3 connector",
+              cfg->outbound_policy[n].version_id, N / 2);
+    check_int("keys", (long long)cfg->outbound_policy_count, 2 * N + 1);
     config_free(cfg);
 }
 
@@ -878,6 +986,7 @@ static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_require_tls_false),
     cmocka_unit_test(test_shipped_config),
     cmocka_unit_test(test_many_connectors),
+    cmocka_unit_test(test_many_outbound),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_socket_valid),
     cmocka_unit_test(test_environment),

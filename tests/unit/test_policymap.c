@@ -2,8 +2,9 @@
  * test_policymap.c - unit tests for policymap.c: socketmap answers for the
  * tlspolicy and transport maps (every TLS setting, smart-host next hops in
  * all four forms, case folding, ".parent" keys, most specific connector,
- * address keys, unknown maps, malformed requests, no configuration) and
- * the -P tables compared line by line with golden text.
+ * address keys, unknown maps, malformed requests, no configuration), keys
+ * that several connectors cover (the strictest policy, ":25" forms equal)
+ * and the -P tables compared line by line with golden text.
  *
  * Configurations go through the real path: libconfig text written to a
  * temporary file and loaded with config_load().
@@ -41,9 +42,56 @@ static const char main_conf[] =
 
 static const char empty_conf[] = "min_tls_version = \"TLSv1.2\";\n";
 
+/*
+ * Keys several connectors cover, each pair with distinct policies so that
+ * an answer shows whose it is: exact domain vs smart host, "*." pattern vs
+ * a smart host under it, pattern vs pattern, exact vs pattern, the four
+ * next-hop forms with and without ":25", and policies merged per dimension.
+ * "[h3.example]:587" is another destination for Postfix, but the same
+ * server for Sendmail's TLS_Srv, whose entry must be the stricter.
+ */
+static const char collide_conf[] =
+    "min_tls_version = \"TLSv1.2\";\n"
+    "outbound = (\n"
+    "  { name = \"strict\"; recipient_domains = [ \"fabrikam.com\", \"*.w.example\" ];\n"
+    "    tls_settings = \"domain-validation\"; tls_domain = \"mx.fabrikam.com\";\n"
+    "    min_tls_version = \"TLSv1.3\"; },\n"
+    "  { name = \"relayed\"; recipient_domains = [ \"r.example\" ];\n"
+    "    tls_settings = \"encryption-only\"; min_tls_version = \"TLSv1\";\n"
+    "    smart_hosts = [ \"fabrikam.com\", \"relay.w.example\" ]; },\n"
+    "  { name = \"wide\"; recipient_domains = [ \"*.a.com\" ];\n"
+    "    tls_settings = \"certificate-validation\"; },\n"
+    "  { name = \"narrow\"; recipient_domains = [ \"*.b.a.com\", \"e.a.com\" ];\n"
+    "    tls_settings = \"encryption-only\"; min_tls_version = \"TLSv1.3\"; },\n"
+    "  { name = \"h1\"; recipient_domains = [ \"h1.test\" ]; min_tls_version = \"TLSv1\";\n"
+    "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"[h1.example]\" ]; },\n"
+    "  { name = \"h2\"; recipient_domains = [ \"h2.test\" ]; min_tls_version = \"TLSv1.1\";\n"
+    "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"[h2.example]:25\" ]; },\n"
+    "  { name = \"h3\"; recipient_domains = [ \"h3.test\" ]; min_tls_version = \"TLSv1.3\";\n"
+    "    smart_hosts = [ \"h3.example\" ]; },\n"
+    "  { name = \"h4\"; recipient_domains = [ \"h4.test\" ]; min_tls_version = \"TLSv1.3\";\n"
+    "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"H4.example:25\",\n"
+    "      \"[h3.example]:587\" ]; },\n"
+    "  { name = \"p1\"; recipient_domains = [ \"p1.test\" ]; min_tls_version = \"TLSv1\";\n"
+    "    tls_settings = \"certificate-validation\"; smart_hosts = [ \"[relay.p.example]\" ]; },\n"
+    "  { name = \"p2\"; recipient_domains = [ \"p2.test\" ]; min_tls_version = \"TLSv1.3\";\n"
+    "    smart_hosts = [ \"[relay.p.example]:25\" ]; },\n"
+    "  { name = \"s1\"; recipient_domains = [ \"s.example\" ];\n"
+    "    tls_settings = \"domain-validation\"; tls_domain = \"mx.s.example\"; },\n"
+    "  { name = \"s2\"; recipient_domains = [ \"s2.test\" ]; min_tls_version = \"TLSv1.3\";\n"
+    "    tls_settings = \"domain-validation\"; tls_domain = \"MX.s.example\";\n"
+    "    smart_hosts = [ \"s.example:25\" ]; }\n"
+    ");\n";
+
 static int setup_main(void **state)
 {
     *state = load_ok(main_conf);
+    return 0;
+}
+
+static int setup_collide(void **state)
+{
+    *state = load_ok(collide_conf);
     return 0;
 }
 
@@ -68,14 +116,15 @@ static const struct answer_case answer_cases[] = {
     /* tlspolicy: recipient domains, each TLS setting */
     { "tlspolicy fabrikam.com", POLICYMAP_FOUND, SECURE },
     { "tlspolicy contoso.com", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.3" },
-    { "tlspolicy eu.fabrikam.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    /* an exact domain under a "*." pattern: the strictest of both */
+    { "tlspolicy eu.fabrikam.com", POLICYMAP_FOUND, SECURE },
     { "tlspolicy a.deep.example", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
     { "tlspolicy relay2.fabrikam.net", POLICYMAP_FOUND, SECURE },
     /* case folding and a trailing dot */
     { "tlspolicy FABRIKAM.Com", POLICYMAP_FOUND, SECURE },
     { "tlspolicy fabrikam.com.", POLICYMAP_FOUND, SECURE },
     { "tlspolicy CONTOSO.com", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.3" },
-    /* wildcards: any depth, not the apex; exact beats wildcard */
+    /* wildcards: any depth, not the apex */
     { "tlspolicy mx.fabrikam.com", POLICYMAP_FOUND, SECURE },
     { "tlspolicy a.b.c.fabrikam.com", POLICYMAP_FOUND, SECURE },
     { "tlspolicy x.eu.fabrikam.com", POLICYMAP_FOUND, SECURE },
@@ -100,11 +149,15 @@ static const struct answer_case answer_cases[] = {
     { "tlspolicy [2001:DB8:0:0::1]:2525", POLICYMAP_FOUND,
       "OK encrypt protocols=>=TLSv1.2" },
     { "tlspolicy [smtp.fabrikam.com]:2525", POLICYMAP_FOUND, SECURE },
-    /* a next hop only matches in the form configured */
-    { "tlspolicy [smtp.fabrikam.com]", POLICYMAP_NOTFOUND, NF },
-    { "tlspolicy smtp.fabrikam.com:25", POLICYMAP_NOTFOUND, NF },
-    { "tlspolicy [192.0.2.10]:25", POLICYMAP_NOTFOUND, NF },
+    /* the default port names the same destination */
+    { "tlspolicy [smtp.fabrikam.com]", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy [192.0.2.10]:25", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy relay2.fabrikam.net:25", POLICYMAP_FOUND, SECURE },
+    { "tlspolicy smtp.fabrikam.com:25", POLICYMAP_FOUND, SECURE },
+    /* another port, or brackets (no MX lookup), is another destination */
     { "tlspolicy relay.fabrikam.net", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy relay.fabrikam.net:25", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy [192.0.2.10]:587", POLICYMAP_NOTFOUND, NF },
     { "tlspolicy [relay2.fabrikam.net]", POLICYMAP_NOTFOUND, NF },
     { "tlspolicy [smtp.fabrikam.com", POLICYMAP_NOTFOUND, NF },
     /* not ours */
@@ -174,6 +227,65 @@ static void check_answers(const struct config *cfg,
 static void test_answers(void **state)
 {
     check_answers(*state, answer_cases, ARRAY_LEN(answer_cases));
+}
+
+#define STRICT13 "OK secure match=mx.fabrikam.com protocols=>=TLSv1.3"
+
+/* Keys several connectors cover: the strictest of them, per dimension. */
+static const struct answer_case collide_cases[] = {
+    /* exact recipient domain vs a smart host, same key, either form */
+    { "tlspolicy fabrikam.com", POLICYMAP_FOUND, STRICT13 },
+    { "tlspolicy fabrikam.com:25", POLICYMAP_FOUND, STRICT13 },
+    { "tlspolicy r.example", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1" },
+    /* "*." pattern vs a smart host under it */
+    { "tlspolicy relay.w.example", POLICYMAP_FOUND, STRICT13 },
+    { "tlspolicy Relay.W.example:25", POLICYMAP_FOUND, STRICT13 },
+    { "tlspolicy x.w.example", POLICYMAP_FOUND, STRICT13 },
+    { "tlspolicy .w.example", POLICYMAP_FOUND, STRICT13 },
+    { "tlspolicy [relay.w.example]", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy relay.w.example:587", POLICYMAP_NOTFOUND, NF },
+    /* pattern vs pattern: the nearer one gets the farther one's too */
+    { "tlspolicy .a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    { "tlspolicy x.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    { "tlspolicy .b.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy x.b.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy .y.x.b.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy b.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    { "tlspolicy a.com", POLICYMAP_NOTFOUND, NF },
+    /* exact vs pattern: the exact name only, not the names below it */
+    { "tlspolicy e.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy x.e.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    { "tlspolicy .e.a.com", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.2" },
+    /* the four next-hop forms, each asked with and without ":25" */
+    { "tlspolicy [h1.example]", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    { "tlspolicy [h1.example]:25", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1" },
+    { "tlspolicy [h2.example]", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.1" },
+    { "tlspolicy [h2.example]:25", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.1" },
+    { "tlspolicy h3.example", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.3" },
+    { "tlspolicy h3.example:25", POLICYMAP_FOUND, "OK encrypt protocols=>=TLSv1.3" },
+    { "tlspolicy h4.example", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy h4.example:25", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy h1.example", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy [h3.example]", POLICYMAP_NOTFOUND, NF },
+    { "tlspolicy [h1.example]:2525", POLICYMAP_NOTFOUND, NF },
+    /* "[host]" and "[host]:25" in two connectors: one key, floors merged */
+    { "tlspolicy [relay.p.example]", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    { "tlspolicy [relay.p.example]:25", POLICYMAP_FOUND, "OK verify protocols=>=TLSv1.3" },
+    /* secure + secure with the same name: merged, the higher floor */
+    { "tlspolicy s.example", POLICYMAP_FOUND,
+      "OK secure match=mx.s.example protocols=>=TLSv1.3" },
+    { "tlspolicy s.example:25", POLICYMAP_FOUND,
+      "OK secure match=mx.s.example protocols=>=TLSv1.3" },
+    /* routing stays most-specific-wins (the policy of the hop is above) */
+    { "transport user@r.example", POLICYMAP_FOUND,
+      "OK smtp:fabrikam.com, relay.w.example" },
+    { "transport user@p2.test", POLICYMAP_FOUND, "OK smtp:[relay.p.example]:25" },
+};
+
+/* Every request of the collision table. */
+static void test_collisions(void **state)
+{
+    check_answers(*state, collide_cases, ARRAY_LEN(collide_cases));
 }
 
 /* Without a configuration: TEMP for our maps, PERM for others. */
@@ -276,14 +388,17 @@ static const char *const golden_tls_policy[] = {
     "# outbound connector fabrikam",
     "fabrikam.com\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     ".fabrikam.com\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "[smtp.fabrikam.com]\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     "[smtp.fabrikam.com]:25\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     "[192.0.2.10]\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "[192.0.2.10]:25\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     "relay.fabrikam.net:587\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     "relay2.fabrikam.net\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    "relay2.fabrikam.net:25\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     "# outbound connector contoso",
     "contoso.com\tencrypt protocols=>=TLSv1.3",
     "# outbound connector eu",
-    "eu.fabrikam.com\tverify protocols=>=TLSv1.2",
+    "eu.fabrikam.com\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
     "# outbound connector deep",
     ".deep.example\tverify protocols=>=TLSv1",
     ".contoso.com\tverify protocols=>=TLSv1",
@@ -291,9 +406,12 @@ static const char *const golden_tls_policy[] = {
     "v6.example\tencrypt protocols=>=TLSv1.2",
     "[2001:db8::1]:2525\tencrypt protocols=>=TLSv1.2",
     "# outbound connector relayco",
-    "# relay2.fabrikam.net: also a smart host; its next-hop entry applies",
+    ("# relay2.fabrikam.net: also listed by outbound connector fabrikam;"
+     " its entry (the strictest of both) applies"),
     "# outbound connector twin",
     "twin.example\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
+    ("# [smtp.fabrikam.com]: also listed by outbound connector fabrikam;"
+     " its entry (the strictest of both) applies"),
     "[smtp.fabrikam.com]:2525\tsecure match=mail.fabrikam.com protocols=>=TLSv1.2",
 };
 
@@ -312,8 +430,10 @@ static const char *const golden_transport[] = {
 
 static const char *const golden_sendmail[] = {
     "# sendmail-access generated by forcetls-milter from @PATH@; do not edit",
-    "# Needs FEATURE(`access_db'). Sendmail cannot require a minimum TLS version here,",
-    "# and a domain entry also covers the names below it. Smart hosts need mailertable entries.",
+    ("# Needs FEATURE(`access_db'). Sendmail cannot require a minimum TLS"
+     " version here,"),
+    ("# and a domain entry also covers the names below it. Smart hosts need"
+     " mailertable entries."),
     "# outbound connector fabrikam",
     "TLS_Rcpt:fabrikam.com\tVERIFY+CN:mail.fabrikam.com",
     "TLS_Srv:smtp.fabrikam.com\tVERIFY+CN:mail.fabrikam.com",
@@ -321,21 +441,115 @@ static const char *const golden_sendmail[] = {
     "TLS_Srv:relay.fabrikam.net\tVERIFY+CN:mail.fabrikam.com",
     "TLS_Srv:relay2.fabrikam.net\tVERIFY+CN:mail.fabrikam.com",
     "# outbound connector contoso",
-    "TLS_Rcpt:contoso.com\tENCR:128",
+    "TLS_Rcpt:contoso.com\tVERIFY",
     "# outbound connector eu",
-    "TLS_Rcpt:eu.fabrikam.com\tVERIFY",
+    "TLS_Rcpt:eu.fabrikam.com\tVERIFY+CN:mail.fabrikam.com",
     "# outbound connector deep",
     "# *.deep.example: Sendmail also applies this to deep.example itself",
     "TLS_Rcpt:deep.example\tVERIFY",
-    ("# *.contoso.com: not expressible: contoso.com has its own entry, which"
-     " Sendmail applies below it too"),
     "# outbound connector v6",
     "TLS_Rcpt:v6.example\tENCR:128",
     "TLS_Srv:IPv6:2001:db8::1\tENCR:128",
     "# outbound connector relayco",
-    "TLS_Rcpt:relay2.fabrikam.net\tENCR:128",
+    "TLS_Rcpt:relay2.fabrikam.net\tVERIFY+CN:mail.fabrikam.com",
     "# outbound connector twin",
     "TLS_Rcpt:twin.example\tVERIFY+CN:mail.fabrikam.com",
+};
+
+static const char *const golden_collide_tls_policy[] = {
+    "# postfix-tls-policy generated by forcetls-milter from @PATH@; do not edit",
+    "# outbound connector strict",
+    "fabrikam.com\tsecure match=mx.fabrikam.com protocols=>=TLSv1.3",
+    "fabrikam.com:25\tsecure match=mx.fabrikam.com protocols=>=TLSv1.3",
+    ".w.example\tsecure match=mx.fabrikam.com protocols=>=TLSv1.3",
+    "# outbound connector relayed",
+    "r.example\tencrypt protocols=>=TLSv1",
+    ("# fabrikam.com: also listed by outbound connector strict; its entry"
+     " (the strictest of both) applies"),
+    "relay.w.example\tsecure match=mx.fabrikam.com protocols=>=TLSv1.3",
+    "relay.w.example:25\tsecure match=mx.fabrikam.com protocols=>=TLSv1.3",
+    "# outbound connector wide",
+    ".a.com\tverify protocols=>=TLSv1.2",
+    "# outbound connector narrow",
+    ".b.a.com\tverify protocols=>=TLSv1.3",
+    "e.a.com\tverify protocols=>=TLSv1.3",
+    "# outbound connector h1",
+    "h1.test\tverify protocols=>=TLSv1",
+    "[h1.example]\tverify protocols=>=TLSv1",
+    "[h1.example]:25\tverify protocols=>=TLSv1",
+    "# outbound connector h2",
+    "h2.test\tverify protocols=>=TLSv1.1",
+    "[h2.example]\tverify protocols=>=TLSv1.1",
+    "[h2.example]:25\tverify protocols=>=TLSv1.1",
+    "# outbound connector h3",
+    "h3.test\tencrypt protocols=>=TLSv1.3",
+    "h3.example\tencrypt protocols=>=TLSv1.3",
+    "h3.example:25\tencrypt protocols=>=TLSv1.3",
+    "# outbound connector h4",
+    "h4.test\tverify protocols=>=TLSv1.3",
+    "h4.example\tverify protocols=>=TLSv1.3",
+    "h4.example:25\tverify protocols=>=TLSv1.3",
+    "[h3.example]:587\tverify protocols=>=TLSv1.3",
+    "# outbound connector p1",
+    "p1.test\tverify protocols=>=TLSv1",
+    "[relay.p.example]\tverify protocols=>=TLSv1.3",
+    "[relay.p.example]:25\tverify protocols=>=TLSv1.3",
+    "# outbound connector p2",
+    "p2.test\tencrypt protocols=>=TLSv1.3",
+    ("# [relay.p.example]: also listed by outbound connector p1; its entry"
+     " (the strictest of both) applies"),
+    "# outbound connector s1",
+    "s.example\tsecure match=mx.s.example protocols=>=TLSv1.3",
+    "s.example:25\tsecure match=mx.s.example protocols=>=TLSv1.3",
+    "# outbound connector s2",
+    "s2.test\tsecure match=mx.s.example protocols=>=TLSv1.3",
+    ("# s.example: also listed by outbound connector s1; its entry (the"
+     " strictest of both) applies"),
+};
+
+static const char *const golden_collide_sendmail[] = {
+    "# sendmail-access generated by forcetls-milter from @PATH@; do not edit",
+    ("# Needs FEATURE(`access_db'). Sendmail cannot require a minimum TLS"
+     " version here,"),
+    ("# and a domain entry also covers the names below it. Smart hosts need"
+     " mailertable entries."),
+    "# outbound connector strict",
+    "TLS_Rcpt:fabrikam.com\tVERIFY+CN:mx.fabrikam.com",
+    "# *.w.example: Sendmail also applies this to w.example itself",
+    "TLS_Rcpt:w.example\tVERIFY+CN:mx.fabrikam.com",
+    "# outbound connector relayed",
+    "TLS_Rcpt:r.example\tENCR:128",
+    "TLS_Srv:fabrikam.com\tVERIFY+CN:mx.fabrikam.com",
+    "TLS_Srv:relay.w.example\tVERIFY+CN:mx.fabrikam.com",
+    "# outbound connector wide",
+    "# *.a.com: Sendmail also applies this to a.com itself",
+    "TLS_Rcpt:a.com\tVERIFY",
+    "# outbound connector narrow",
+    "# *.b.a.com: Sendmail also applies this to b.a.com itself",
+    "TLS_Rcpt:b.a.com\tVERIFY",
+    "TLS_Rcpt:e.a.com\tVERIFY",
+    "# outbound connector h1",
+    "TLS_Rcpt:h1.test\tVERIFY",
+    "TLS_Srv:h1.example\tVERIFY",
+    "# outbound connector h2",
+    "TLS_Rcpt:h2.test\tVERIFY",
+    "TLS_Srv:h2.example\tVERIFY",
+    "# outbound connector h3",
+    "TLS_Rcpt:h3.test\tENCR:128",
+    "TLS_Srv:h3.example\tVERIFY",
+    "# outbound connector h4",
+    "TLS_Rcpt:h4.test\tVERIFY",
+    "TLS_Srv:h4.example\tVERIFY",
+    "# outbound connector p1",
+    "TLS_Rcpt:p1.test\tVERIFY",
+    "TLS_Srv:relay.p.example\tVERIFY",
+    "# outbound connector p2",
+    "TLS_Rcpt:p2.test\tENCR:128",
+    "# outbound connector s1",
+    "TLS_Rcpt:s.example\tVERIFY+CN:mx.s.example",
+    "# outbound connector s2",
+    "TLS_Rcpt:s2.test\tVERIFY+CN:mx.s.example",
+    "TLS_Srv:s.example\tVERIFY+CN:mx.s.example",
 };
 
 /* Print table for cfg and compare it with the golden lines. */
@@ -369,6 +583,20 @@ static void test_print_sendmail(void **state)
                   ARRAY_LEN(golden_sendmail));
 }
 
+/* -P postfix-tls-policy of colliding keys: one merged entry per key. */
+static void test_print_collide_tls_policy(void **state)
+{
+    check_printed(*state, "postfix-tls-policy", golden_collide_tls_policy,
+                  ARRAY_LEN(golden_collide_tls_policy));
+}
+
+/* -P sendmail-access of colliding keys: merged per domain and per server. */
+static void test_print_collide_sendmail(void **state)
+{
+    check_printed(*state, "sendmail-access", golden_collide_sendmail,
+                  ARRAY_LEN(golden_collide_sendmail));
+}
+
 /* Unknown table names print nothing and return false. */
 static void test_print_unknown(void **state)
 {
@@ -380,14 +608,14 @@ static void test_print_unknown(void **state)
         fail_msg("unknown table: got output \"%s\", want none", buf);
 }
 
-/* Every answer of the tlspolicy map agrees with the printed table. */
-static void test_table_agrees_with_map(void **state)
+/* Every line of the printed table agrees with the tlspolicy map. */
+static void check_table_agrees(const struct config *cfg, size_t want_lines)
 {
     static char buf[16384];
     char *save = NULL, *line;
     size_t checked = 0;
 
-    assert_true(print_to_string(*state, "postfix-tls-policy", buf, sizeof buf));
+    assert_true(print_to_string(cfg, "postfix-tls-policy", buf, sizeof buf));
     for (line = strtok_r(buf, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         char request[512], want[512], *tab = strchr(line, '\t');
@@ -396,10 +624,22 @@ static void test_table_agrees_with_map(void **state)
         *tab = '\0';
         snprintf(request, sizeof request, "tlspolicy %s", line);
         snprintf(want, sizeof want, "OK %s", tab + 1);
-        check_answer(*state, request, POLICYMAP_FOUND, want, POLICYMAP_REPLY_MAX);
+        check_answer(cfg, request, POLICYMAP_FOUND, want, POLICYMAP_REPLY_MAX);
         checked++;
     }
-    assert_int_equal(checked, 14);
+    check_int("table lines checked", (long long)checked, (long long)want_lines);
+}
+
+/* Every answer of the tlspolicy map agrees with the printed table. */
+static void test_table_agrees_with_map(void **state)
+{
+    check_table_agrees(*state, 17);
+}
+
+/* The same for the table of colliding keys. */
+static void test_collide_table_agrees(void **state)
+{
+    check_table_agrees(*state, 29);
 }
 
 int main(void)
@@ -414,6 +654,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_print_sendmail, setup_main, teardown),
         cmocka_unit_test_setup_teardown(test_print_unknown, setup_main, teardown),
         cmocka_unit_test_setup_teardown(test_table_agrees_with_map, setup_main,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_collisions, setup_collide, teardown),
+        cmocka_unit_test_setup_teardown(test_print_collide_tls_policy,
+                                        setup_collide, teardown),
+        cmocka_unit_test_setup_teardown(test_print_collide_sendmail,
+                                        setup_collide, teardown),
+        cmocka_unit_test_setup_teardown(test_collide_table_agrees, setup_collide,
                                         teardown),
     };
 

@@ -1,0 +1,90 @@
+/*
+ * config_internal.h - what config.c (the generic driver, top level and
+ * inbound connectors) shares with config_outbound.c (outbound connectors).
+ *
+ * Internal to the configuration loader; other modules use config.h. The
+ * loader state, the key-table types and the few helpers both halves call.
+ */
+#ifndef FORCETLS_CONFIG_INTERNAL_H
+#define FORCETLS_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "config_syntax.h"
+
+struct loader {
+    const char *path;            /* the file given to config_load */
+    struct config *cfg;          /* being built */
+    struct config_error *err;
+    const char *key;             /* setting being read, for messages */
+    bool inbound;                /* reading an inbound connector */
+    uint32_t id;                 /* index of that connector */
+};
+
+/* Parse text (a written value, or a default when s is NULL) into field. */
+typedef bool value_fn(struct loader *ld, const config_setting_t *s,
+                      const char *text, void *field);
+/* Check the syntax of text; on failure *why says what is wrong. */
+typedef bool syntax_fn(const char *text, const char **why);
+/* Load a list of connector groups. */
+typedef bool groups_fn(struct loader *ld, const config_setting_t *list);
+
+enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_LIST, KEY_GROUPS };
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset;               /* of the field in the target struct */
+    const char *dflt;            /* parsed like a written value; NULL: unset */
+    syntax_fn *check;            /* run before parse; NULL: parse checks */
+    value_fn *parse;             /* KEY_STRING, and each element of KEY_LIST */
+    groups_fn *groups;           /* KEY_GROUPS */
+    int max;                     /* KEY_INT accepts 0..max */
+    bool required;
+    size_t line_offset;          /* top level: where to record the line; 0: no */
+};
+
+/* Default of connector keys that take the value of a top-level key; the
+ * parser sees this very pointer, so such keys have no .check. */
+extern const char config_inherit[];
+#define INHERIT config_inherit
+
+/* Format "FILE:LINE: message" for setting s (NULL: line 0); returns false. */
+bool config_vfail(struct loader *ld, const config_setting_t *s,
+                  const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* A domain pattern of this connector; the same pattern in two is an error. */
+bool config_add_domain(struct loader *ld, const config_setting_t *s,
+                       const char *text, struct strlist *list,
+                       struct domain_table *table);
+
+/* A keyword of set words into *value; INHERIT keeps *value. */
+bool config_parse_keyword(struct loader *ld, const config_setting_t *s,
+                          const char *text, enum syntax_words words,
+                          int *value);
+
+/* reject | tempfail | monitor; connectors default to default_action. */
+bool config_parse_action(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field);
+
+/* TLSv1 ... TLSv1.3; connectors default to the top-level floor. */
+bool config_parse_version(struct loader *ld, const config_setting_t *s,
+                          const char *text, void *field);
+
+/* The outbound connector keys, and their rules across keys
+ * (config_outbound.c). */
+extern const struct key config_outbound_keys[];
+bool config_outbound_check(struct loader *ld, const config_setting_t *group,
+                           const void *connector);
+/* After all outbound connectors: the strictest policy of every lookup key,
+ * or an error naming both places when there is none. */
+bool config_outbound_finish(struct loader *ld, const config_setting_t *list);
+
+#endif
