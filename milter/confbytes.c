@@ -1,0 +1,110 @@
+/*
+ * confbytes.c - the validated configuration bytes, sealed in memory.
+ *
+ * Owns the memory file that carries the exact bytes the supervisor has
+ * committed (or is offering to a worker for validation): created with
+ * memfd_create and sealed against writing, shrinking and growing, so its
+ * holder can only read it. Where memfd_create is missing (non-Linux), an
+ * unlinked temporary file stands in, without seals.
+ *
+ * Must not: parse or judge the bytes (config.c does), or read the file on
+ * disk (config_read_bytes does).
+ *
+ * Thread safety: no state; every call works on its own descriptor and
+ * buffer. The descriptor's offset is never used (pread/pwrite only), since
+ * supervisor and worker share it across fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "confbytes.h"
+
+/* A new anonymous file that can be sealed, or -1. */
+static int confbytes_create(void)
+{
+#if defined(MFD_ALLOW_SEALING)
+    return memfd_create("forcetls.conf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+#else
+    char path[] = "/tmp/forcetls.conf.XXXXXX";
+    int fd = mkostemp(path, O_CLOEXEC);
+
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+#endif
+}
+
+/* Make a sealed memory file holding bytes (see confbytes.h). */
+int confbytes_seal(const char *bytes, size_t len)
+{
+    int fd = confbytes_create();
+    size_t done = 0;
+
+    if (fd < 0)
+        return -1;
+    while (done < len) {
+        ssize_t n = pwrite(fd, bytes + done, len - done, (off_t)done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+#if defined(F_ADD_SEALS)
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW
+              | F_SEAL_SEAL) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+#endif
+    return fd;
+}
+
+/* Read a sealed memory file back (see confbytes.h). */
+char *confbytes_read(int fd, size_t *len)
+{
+    struct stat st;
+    size_t size, done = 0;
+    char *buf;
+
+    if (fstat(fd, &st) != 0)
+        return NULL;
+    if (st.st_size < 0 || (uint64_t)st.st_size > CONFIG_MAX_BYTES) {
+        errno = EFBIG;
+        return NULL;
+    }
+    size = (size_t)st.st_size;
+    if ((buf = malloc(size + 1)) == NULL)
+        return NULL;
+    while (done < size) {
+        ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            free(buf);
+            errno = e;
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    buf[size] = '\0';
+    *len = size;
+    return buf;
+}
