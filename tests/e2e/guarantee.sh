@@ -174,9 +174,14 @@ if wait_gone "$PARENT" 5; then
     MILTER_PID=
 else
     fail "TERM while a restarted worker hangs in its start: the daemon stops within 5 s"
+    kids=$(milter_children)
+    stop_milter
+    for w in $kids; do kill -KILL "$w" 2>/dev/null; done
 fi
 
-: >"$MILTER_LOG"
+# A fresh port and log, so that nothing of the daemon above can interfere.
+alloc_port MILTER_PORT
+MILTER_LOG=$E2E_DIR/milter-first.log
 FORCETLS_TEST_HANG_FROM=0 "$FORCETLS_MILTER" -f -c "$CONF" -p "inet:$MILTER_PORT@127.0.0.1" \
     >>"$MILTER_LOG" 2>&1 &
 MILTER_PID=$!
@@ -191,12 +196,14 @@ if wait_gone "$MILTER_PID" 5; then
 else
     fail "TERM while the first worker hangs in its start: the daemon stops within 5 s" \
         "$(tail -n 5 "$MILTER_LOG")"
+    stop_milter
 fi
 left=
 for w in $kids; do pid_alive "$w" && left="$left $w"; done
 is "$left" "" "TERM during the first start: no worker left"
+for w in $left; do kill -KILL "$w"; done
 
 unlike "$(grep -E 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' \
-    "$MILTER_LOG" | head -n 3)" . "no sanitizer report in the milter log"
+    "$E2E_DIR"/milter*.log | head -n 3)" . "no sanitizer report in the milter logs"
 
 done_testing
