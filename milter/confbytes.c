@@ -75,6 +75,70 @@ int confbytes_seal(const char *bytes, size_t len)
     return fd;
 }
 
+/* Copy the file at path into a sealed memory file (see confbytes.h). */
+int confbytes_from_file(const char *path, struct config_error *err)
+{
+    char buf[65536];
+    struct stat st;
+    off_t done = 0;
+    int in, fd = -1, e = 0;
+
+    if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        e = errno;
+        goto out;
+    }
+    if (fstat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
+        e = EISDIR;
+        goto out;
+    }
+    if ((fd = confbytes_create()) < 0) {
+        e = errno;
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            e = errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if ((uint64_t)done + (uint64_t)n > CONFIG_MAX_BYTES) {
+            e = EFBIG;
+            goto out;
+        }
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = pwrite(fd, buf + w, (size_t)(n - w), done + w);
+
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                e = k < 0 ? errno : EIO;
+                goto out;
+            }
+            w += k;
+        }
+        done += n;
+    }
+#if defined(F_ADD_SEALS)
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW
+              | F_SEAL_SEAL) != 0)
+        e = errno;
+#endif
+out:
+    if (in >= 0)
+        close(in);
+    if (e == 0)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    snprintf(err->text, sizeof(err->text), "%s:0: cannot read: %s", path, strerror(e));
+    return -1;
+}
+
 /* Read a sealed memory file back (see confbytes.h). */
 char *confbytes_read(int fd, size_t *len)
 {

@@ -11,11 +11,21 @@
 
 #include <stddef.h>
 
+#include "config.h"
+
 /*
  * A new sealed, read-only memory file holding len bytes; close-on-exec.
  * Returns its descriptor, or -1 with errno set.
  */
 int confbytes_seal(const char *bytes, size_t len);
+
+/*
+ * The bytes of the file at path, copied into a new sealed memory file
+ * without holding them in our heap (the supervisor stays small). Returns
+ * its descriptor, or -1 with *err set to "FILE:0: cannot read: ..." as
+ * config_read_bytes says it.
+ */
+int confbytes_from_file(const char *path, struct config_error *err);
 
 /*
  * The whole content of a file made by confbytes_seal, as a malloc'ed

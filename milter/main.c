@@ -188,6 +188,7 @@ static int run_daemon(const struct options *opts, struct config *config, char *b
     }
     job.config_fd = confbytes_seal(bytes, len);
     free(bytes);
+    config_release_unused_memory();   /* before the first worker inherits our heap */
     ws.config_path = path;
     ws.process = worker_process_settings(config);
     ws.socket = strdup(opts->socket != NULL ? opts->socket : config->socket);

@@ -250,20 +250,12 @@ static void supervisor_start_worker(struct supervisor *sv)
 static void supervisor_offer(struct supervisor *sv)
 {
     struct config_error err;
-    size_t len;
-    char *bytes, text[64];
+    char text[64];
 
     sv->reload_wanted = false;
-    bytes = config_read_bytes(sv->job->config_path, &len, &err);
-    if (bytes == NULL) {
-        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
-        return;
-    }
-    sv->offered = confbytes_seal(bytes, len);
-    free(bytes);
+    sv->offered = confbytes_from_file(sv->job->config_path, &err);
     if (sv->offered < 0) {
-        log_msg(LOG_ERR, "reload failed: %s:0: cannot keep its content: %s; "
-                "keeping previous configuration", sv->job->config_path, strerror(errno));
+        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
         return;
     }
     snprintf(text, sizeof(text), "load %lu", ++sv->seq);

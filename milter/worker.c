@@ -193,6 +193,7 @@ static struct config *worker_parse(const struct worker_settings *ws, int fd,
     close(fd);
     c = config_load_bytes(ws->config_path, bytes, len, err);
     free(bytes);
+    config_release_unused_memory();   /* the copy of the bytes, too */
     return c;
 }
 

@@ -4,7 +4,7 @@
  * from the path; a NUL byte and @include are refused with FILE:LINE (the
  * validated bytes must be all there is); config_read_bytes reports read
  * errors as FILE:0; and a sealed memory file (confbytes) reads back
- * exactly and cannot be changed.
+ * exactly and cannot be changed, also when copied from a file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,6 +168,36 @@ static void test_seal(void **state)
     close(fd);
 }
 
+/* The supervisor's copy of a file into sealed memory: same bytes, same errors. */
+static void test_from_file(void **state)
+{
+    static const char text[] = "default_action = \"reject\";\n";
+    struct config_error e1, e2;
+    char path[256], *got;
+    size_t len = 0;
+    int fd;
+
+    (void)state;
+    write_tmp(path, sizeof(path), text);
+    fd = confbytes_from_file(path, &e1);
+    unlink(path);
+    assert_true(fd >= 0);
+    got = confbytes_read(fd, &len);
+    assert_non_null(got);
+    check_str("content", got, text);
+    free(got);
+#ifdef F_ADD_SEALS
+    check_bool_in("pwrite refused", "from file", pwrite(fd, "x", 1, 0) < 0, true);
+#endif
+    close(fd);
+    static const char *const bad[] = { "/nonexistent/forcetls.conf", "/" };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        assert_int_equal(confbytes_from_file(bad[i], &e1), -1);
+        assert_null(config_read_bytes(bad[i], &len, &e2));
+        check_str_in("error", bad[i], e1.text, e2.text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_read_bytes),
         cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_from_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
