@@ -126,6 +126,13 @@ struct config *config_load(const char *path, struct config_error *err);
 char *config_read_bytes(const char *path, size_t *len, struct config_error *err);
 
 /*
+ * Check that bytes (len bytes read from path) are all libconfig will read:
+ * no NUL byte, no @include line. On failure sets *err to "FILE:LINE: ...".
+ */
+bool config_check_bytes(const char *path, const char *bytes, size_t len,
+                        struct config_error *err);
+
+/*
  * As config_load, but parse bytes (len bytes followed by a NUL) read from
  * path before; messages name path. The daemon validates exactly the bytes
  * it keeps. A NUL byte or an @include line is an error with FILE:LINE.

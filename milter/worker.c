@@ -198,23 +198,21 @@ static struct config *worker_parse(const struct worker_settings *ws, int fd,
 }
 
 /*
- * Validate the supervisor's offer "load SEQ" (bytes in fd), answer, and
- * publish the snapshot only if the supervisor then commits it.
+ * Validate the supervisor's offer "load SEQ" (bytes in fd) and answer.
+ * Returns the parsed snapshot, to publish only if the supervisor commits it.
  */
-static void worker_reload(const struct worker_settings *ws, int ctl,
-                          unsigned long seq, int fd)
+static struct config *worker_validate(const struct worker_settings *ws,
+                                      unsigned long seq, int fd)
 {
     const struct config *p = ws->process;
     struct config_error err;
     struct config *c = worker_parse(ws, fd, &err);
     char text[CTLCHAN_MAX];
-    unsigned long got;
-    int extra;
 
     if (c == NULL) {
         snprintf(text, sizeof(text), "error %lu %s", seq, err.text);
-        (void)ctlchan_send(ctl, text, -1, false);
-        return;
+        (void)ctlchan_send(ws->ctl_fd, text, -1, false);
+        return NULL;
     }
     if (worker_differs(c->user, p->user))
         log_msg(LOG_WARNING, "user changed in the configuration: takes effect on restart");
@@ -224,23 +222,23 @@ static void worker_reload(const struct worker_settings *ws, int ctl,
         log_msg(LOG_WARNING, "policy_socket changed in the configuration: takes effect on restart");
     snprintf(text, sizeof(text), "valid %lu inbound=%zu outbound=%zu facility=%d", seq,
              c->inbound_count, c->outbound_count, c->syslog_facility);
-    if (!ctlchan_send(ctl, text, -1, false)
-        || ctlchan_recv(ctl, text, sizeof(text), &extra, false) <= 0) {
+    if (!ctlchan_send(ws->ctl_fd, text, -1, false)) {
         config_free(c);
-        return;
+        return NULL;
     }
-    if (extra >= 0)
-        close(extra);
-    if (sscanf(text, "commit %lu", &got) == 1 && got == seq)
-        worker_publish(c);
-    else
-        config_free(c);   /* "abort SEQ": the supervisor keeps the previous bytes */
+    return c;
 }
 
-/* The control thread: takes the supervisor's reload offers, one at a time. */
+/*
+ * The control thread: takes the supervisor's messages one at a time. A
+ * validated snapshot waits in pending until "commit SEQ" (publish) or
+ * anything else (drop: the supervisor keeps its previous bytes).
+ */
 static void *worker_control_thread(void *arg)
 {
     const struct worker_settings *ws = arg;
+    struct config *pending = NULL;
+    unsigned long pending_seq = 0;
     char text[CTLCHAN_MAX];
 
     for (;;) {
@@ -248,12 +246,24 @@ static void *worker_control_thread(void *arg)
         int fd;
         ssize_t n = ctlchan_recv(ws->ctl_fd, text, sizeof(text), &fd, false);
 
-        if (n <= 0)
+        if (n <= 0) {
+            config_free(pending);
             return NULL;   /* the supervisor is gone: PDEATHSIG stops us */
-        if (sscanf(text, "load %lu", &seq) == 1 && fd >= 0)
-            worker_reload(ws, ws->ctl_fd, seq, fd);
-        else if (fd >= 0)
+        }
+        if (pending != NULL && sscanf(text, "commit %lu", &seq) == 1
+            && seq == pending_seq) {
+            worker_publish(pending);
+            pending = NULL;
+            continue;
+        }
+        config_free(pending);   /* "abort SEQ", or a new offer */
+        pending = NULL;
+        if (sscanf(text, "load %lu", &seq) == 1 && fd >= 0) {
+            pending = worker_validate(ws, seq, fd);
+            pending_seq = seq;
+        } else if (fd >= 0) {
             close(fd);
+        }
     }
 }
 
