@@ -294,9 +294,16 @@ static void supervisor_commit(struct supervisor *sv, size_t inbound, size_t outb
     log_set_facility(facility);
     log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", inbound, outbound);
     snprintf(text, sizeof(text), "commit %lu", sv->seq);
-    if (!ctlchan_send(sv->ctl, text, -1, true))
-        log_msg(LOG_WARNING, "cannot tell worker %ld to publish: %s; it will be "
-                "restarted with the new configuration", (long)sv->worker, strerror(errno));
+    /*
+     * A worker that cannot be told would go on serving the previous
+     * configuration: stop it, so that its successor serves the new one.
+     * (worker is 0 when it has already ended.)
+     */
+    if (!ctlchan_send(sv->ctl, text, -1, true) && sv->worker != 0) {
+        log_msg(LOG_ERR, "cannot tell worker %ld to use the new configuration: %s; "
+                "restarting it", (long)sv->worker, strerror(errno));
+        kill(sv->worker, SUPERVISOR_SIG_STOP);
+    }
 }
 
 /* The first worker serves: the daemon has started. */
@@ -367,11 +374,11 @@ static void supervisor_worker_ended(struct supervisor *sv, pid_t pid, int status
     char why[64];
     long long now = supervisor_now();
 
+    sv->worker = 0;            /* reaped: never signal that PID again */
     supervisor_drain(sv);      /* its last answers come before its death */
     if (sv->ctl >= 0)
         close(sv->ctl);
     sv->ctl = -1;
-    sv->worker = 0;
     if (sv->offered >= 0)
         supervisor_drop_offer(sv, "the worker ended before it answered");
     if (sv->stopping)
