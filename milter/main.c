@@ -3,8 +3,11 @@
  *
  * Owns the command line (see forcetls-milter(8) and the contract), the
  * configuration check (-n), table printing (-P), and going into the
- * background. The running daemon is supervisor.c (signals) around
- * worker.c (the milter). Nothing here runs once threads exist.
+ * background. It reads the file's bytes once and parses exactly those:
+ * the parsed snapshot goes to the first worker, the bytes (sealed) to the
+ * supervisor as the configuration in force. The running daemon is
+ * supervisor.c (signals, the bytes in force) around worker.c (the milter).
+ * Nothing here runs once threads exist.
  */
 #include <errno.h>
 #include <fcntl.h>
