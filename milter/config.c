@@ -732,25 +732,16 @@ static bool top_check(struct loader *ld, const config_setting_t *root)
 
 /* ---- Public interface ---- */
 
-/* Read and parse the file; on failure fill err from libconfig. */
-static bool read_file(config_t *lc, const char *path, struct config_error *err)
+/* Parse the bytes with libconfig; on failure fill err, naming path. */
+static bool read_file(config_t *lc, const char *path, const char *bytes,
+                      size_t len, struct config_error *err)
 {
-    errno = 0;
-    if (config_read_file(lc, path) == CONFIG_TRUE)
+    if (!config_check_bytes(path, bytes, len, err))
+        return false;
+    if (config_read_string(lc, bytes) == CONFIG_TRUE)
         return true;
-    if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
-        int e = errno != 0 ? errno : EIO;
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            e = EISDIR;
-        snprintf(err->text, sizeof err->text, "%s:0: cannot read: %s", path,
-                 strerror(e));
-    } else {
-        const char *file = config_error_file(lc);
-        snprintf(err->text, sizeof err->text, "%s:%d: %s",
-                 file != NULL ? file : path, config_error_line(lc),
-                 config_error_text(lc));
-    }
+    snprintf(err->text, sizeof err->text, "%s:%d: %s", path, config_error_line(lc),
+             config_error_text(lc));
     return false;
 }
 
@@ -768,6 +759,18 @@ void config_release_unused_memory(void)
 
 /* Load and validate path (see config.h). */
 struct config *config_load(const char *path, struct config_error *err)
+{
+    size_t len;
+    char *bytes = config_read_bytes(path, &len, err);
+    struct config *cfg = bytes != NULL ? config_load_bytes(path, bytes, len, err) : NULL;
+
+    free(bytes);
+    return cfg;
+}
+
+/* Load and validate the bytes of path, as read before (see config.h). */
+struct config *config_load_bytes(const char *path, const char *bytes, size_t len,
+                                 struct config_error *err)
 {
     struct loader ld = { .path = path, .err = err };
     struct config *cfg;
@@ -793,7 +796,7 @@ struct config *config_load(const char *path, struct config_error *err)
     ld.cfg = cfg;
     config_init(&lc);
     config_set_auto_convert(&lc, CONFIG_FALSE);
-    ok = read_file(&lc, path, err) &&
+    ok = read_file(&lc, path, bytes, len, err) &&
          load_group(&ld, config_root_setting(&lc), top_keys, cfg) &&
          top_check(&ld, config_root_setting(&lc));
     config_destroy(&lc);

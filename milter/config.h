@@ -137,6 +137,31 @@ struct config_error {
  */
 struct config *config_load(const char *path, struct config_error *err);
 
+/* The largest configuration file read, in bytes. */
+#define CONFIG_MAX_BYTES (256u * 1024 * 1024)
+
+/*
+ * Read the whole of path into a malloc'ed buffer of *len bytes followed by
+ * a NUL. On failure returns NULL with *err set to "FILE:0: cannot read: ...".
+ */
+char *config_read_bytes(const char *path, size_t *len, struct config_error *err);
+
+/*
+ * Check that bytes (len bytes read from path) are all libconfig will read:
+ * no NUL byte, no @include line. On failure sets *err to "FILE:LINE: ...".
+ */
+bool config_check_bytes(const char *path, const char *bytes, size_t len,
+                        struct config_error *err);
+
+/*
+ * As config_load, but parse bytes (len bytes followed by a NUL) read from
+ * path before; messages name path. The daemon validates exactly the bytes
+ * it keeps. A NUL byte or an @include line is an error with FILE:LINE.
+ * config_load(path) is config_read_bytes then config_load_bytes.
+ */
+struct config *config_load_bytes(const char *path, const char *bytes, size_t len,
+                                 struct config_error *err);
+
 void config_free(struct config *config);
 
 /* Return freed memory to the system (after loading or replacing a snapshot). */

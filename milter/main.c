@@ -3,8 +3,11 @@
  *
  * Owns the command line (see forcetls-milter(8) and the contract), the
  * configuration check (-n), table printing (-P), and going into the
- * background. The running daemon is supervisor.c (signals) around
- * worker.c (the milter). Nothing here runs once threads exist.
+ * background. It reads the file's bytes once and parses exactly those:
+ * the parsed snapshot goes to the first worker, the bytes (sealed) to the
+ * supervisor as the configuration in force. The running daemon is
+ * supervisor.c (signals, the bytes in force) around worker.c (the milter).
+ * Nothing here runs once threads exist.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "confbytes.h"
 #include "config.h"
 #include "log.h"
 #include "policymap.h"
@@ -143,19 +147,6 @@ static int daemonize(void)
     return fds[1];
 }
 
-/* Load the configuration or exit with its error on stderr. */
-static struct config *load_or_exit(const char *path, int status)
-{
-    struct config_error err;
-    struct config *config = config_load(path, &err);
-
-    if (config == NULL) {
-        fprintf(stderr, "%s\n", err.text);
-        exit(status);
-    }
-    return config;
-}
-
 /* Print a generated table (-P). */
 static int print_table(const struct config *config, const char *table)
 {
@@ -167,27 +158,72 @@ static int print_table(const struct config *config, const char *table)
     return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 }
 
-/* Run the daemon with a validated configuration. */
-static int run_daemon(const struct options *opts, struct config *config)
+/* How long a new worker may take to serve, unless FORCETLS_START_TIMEOUT says (tests). */
+#define START_TIMEOUT 30
+
+/* A small number from the environment (test hooks), or def. */
+static int env_number(const char *name, int def)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    if (v == NULL || *v == '\0')
+        return def;
+    n = strtol(v, &end, 10);
+    return *end == '\0' && n >= 0 && n <= 3600 ? (int)n : def;
+}
+
+/*
+ * In the supervisor, once the first worker serves: that worker has its own
+ * copy of the start-up snapshot since fork, so ours goes (the supervisor
+ * keeps no parsed configuration, only the sealed bytes).
+ */
+static void startup_served(void *arg)
+{
+    struct worker_settings *ws = arg;
+
+    config_free(ws->startup);
+    ws->startup = NULL;
+    config_release_unused_memory();
+}
+
+/*
+ * Run the daemon with the configuration parsed from bytes (taken over).
+ * config goes to the first worker; the supervisor keeps only the bytes.
+ */
+static int run_daemon(const struct options *opts, struct config *config, char *bytes,
+                      size_t len)
 {
     char path[PATH_MAX];
-    struct worker_settings ws = { .startup = config };
-    struct supervisor_job job = { .run = worker_run, .arg = &ws,
-                                  .pidfile = config->pidfile };
+    struct worker_settings ws = { .startup = config, .ctl_fd = -1 };
+    struct supervisor_job job = { .run = worker_run, .served = startup_served,
+                                  .arg = &ws, .config_path = path };
     int ready_fd = -1, status;
 
     if (realpath(opts->config_path, path) == NULL) {
         fprintf(stderr, "%s: %s\n", opts->config_path, strerror(errno));
+        config_free(config);
+        free(bytes);
         return EX_CONFIG;
     }
+    job.config_fd = confbytes_seal(bytes, len);
+    free(bytes);
+    config_release_unused_memory();   /* before the first worker inherits our heap */
     ws.config_path = path;
-    ws.file_socket = strdup(config->socket);
-    ws.user = config->user != NULL ? strdup(config->user) : NULL;
-    ws.policy_socket = config->policy_socket != NULL ? strdup(config->policy_socket) : NULL;
-    ws.socket = opts->socket != NULL ? opts->socket : config->socket;
-    if (ws.file_socket == NULL || (config->user != NULL && ws.user == NULL)
-        || (config->policy_socket != NULL && ws.policy_socket == NULL))
+    ws.process = worker_process_settings(config);
+    ws.socket = strdup(opts->socket != NULL ? opts->socket : config->socket);
+    ws.test_hang_from = env_number("FORCETLS_TEST_HANG_FROM", -1);
+    job.start_timeout = (unsigned)env_number("FORCETLS_START_TIMEOUT", START_TIMEOUT);
+    if (job.start_timeout == 0)
+        job.start_timeout = START_TIMEOUT;
+    if (job.config_fd < 0 || ws.process == NULL || ws.socket == NULL) {
+        fprintf(stderr, "forcetls-milter: cannot keep the configuration: %s\n",
+                strerror(errno));
+        config_free(config);
         return EX_OSERR;
+    }
+    job.pidfile = ws.process->pidfile;
     log_open("forcetls-milter", config->syslog_facility, opts->foreground);
     log_set_debug(opts->debug);
     if (!opts->foreground)
@@ -195,16 +231,19 @@ static int run_daemon(const struct options *opts, struct config *config)
     log_msg(LOG_INFO, "starting forcetls-milter %s: inbound=%zu outbound=%zu",
             FORCETLS_VERSION, config->inbound_count, config->outbound_count);
     status = supervisor_run(&job, ready_fd);
-    free((char *)ws.file_socket);
-    free((char *)ws.user);
-    free((char *)ws.policy_socket);
+    config_free(ws.startup);    /* still ours if no worker ever served */
+    config_free((struct config *)ws.process);
+    free((char *)ws.socket);
     return status;
 }
 
 int main(int argc, char **argv)
 {
     struct options opts = { 0 };
+    struct config_error err;
     struct config *config;
+    size_t len = 0;
+    char *bytes;
     int status;
 
     parse_options(argc, argv, &opts);
@@ -212,15 +251,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "forcetls-milter: cannot read OpenSSL's cipher table\n");
         return EX_SOFTWARE;
     }
-    config = load_or_exit(opts.config_path, opts.check_only ? 1 : EX_CONFIG);
+    /* The bytes read here are the ones parsed, and the ones kept in force. */
+    bytes = config_read_bytes(opts.config_path, &len, &err);
+    config = bytes != NULL ? config_load_bytes(opts.config_path, bytes, len, &err) : NULL;
+    if (config == NULL) {
+        fprintf(stderr, "%s\n", err.text);
+        free(bytes);
+        return opts.check_only ? 1 : EX_CONFIG;
+    }
     if (opts.check_only) {
         config_check_environment(config, warn_stderr, (void *)opts.config_path);
         status = EX_OK;
     } else if (opts.table != NULL) {
         status = print_table(config, opts.table);
     } else {
-        status = run_daemon(&opts, config);
+        status = run_daemon(&opts, config, bytes, len);
+        bytes = NULL;
+        config = NULL;
     }
+    free(bytes);
     config_free(config);
     tlsfacts_shutdown();
     return status;

@@ -1,5 +1,6 @@
 /*
- * supervisor.c - the single-threaded parent that owns the signals.
+ * supervisor.c - the single-threaded parent that owns the signals and the
+ * configuration in force.
  *
  * Why a parent at all: libmilter's own signal thread sigwaits SIGHUP,
  * SIGTERM and SIGINT and treats SIGHUP as "stop", and smfi_main() cannot
@@ -8,25 +9,37 @@
  * burst of SIGHUPs can stop the milter. Instead, as in OpenDKIM, the
  * process that administrators and systemd signal (the PID in the pidfile)
  * is this parent. It creates no threads and never calls libmilter; it
- * keeps HUP, USR1, INT, TERM and CHLD blocked and takes them one at a time
- * with sigtimedwait(), so every signal is handled exactly where and when
- * we expect:
- *   SIGHUP, SIGUSR1  -> SIGUSR1 to the worker, whose reloader thread is the
- *                       only thread that takes SIGUSR1 (all others block it)
+ * keeps HUP, USR1, INT, TERM and CHLD blocked and reads them from a
+ * signalfd in one poll() loop, together with the worker's control channel
+ * (ctlchan.h), so every signal is handled exactly where and when we expect,
+ * and nothing waits without a deadline:
+ *   SIGHUP, SIGUSR1  -> reload: read the file's bytes once, seal them
+ *                       (confbytes.h) and offer them to the worker, which
+ *                       parses them and answers valid or error; on valid
+ *                       we commit those bytes, log "reload ok", and tell the
+ *                       worker to publish its parsed copy
  *   SIGTERM, SIGINT  -> SIGUSR2 to the worker: stop gracefully; then wait
- *   worker exits     -> restart it, with back-off, unless stopping
- * Signals of one kind that arrive together coalesce into one reload,
- * which is what a reload wants. The worker never sees SIGHUP from us.
+ *   worker exits     -> restart it: at once when it had served (at most one
+ *                       start a second), with back-off (1 s doubling to
+ *                       60 s) while new workers fail before they serve
+ * The committed bytes are the configuration in force: the last one logged
+ * as loaded. A restarted worker parses exactly them, whatever the file on
+ * disk holds; only a "valid" answer to a reload changes them. We keep no
+ * parsed configuration: the worker parses, and the start-up snapshot that
+ * main() parsed goes to the first worker by fork and is freed here
+ * (job->served) once that worker serves.
  *
  * Thread safety: single-threaded by design; must not create threads.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -36,31 +49,54 @@
 #include <sys/prctl.h>
 #endif
 
+#include "config.h"
+#include "confbytes.h"
+#include "ctlchan.h"
 #include "log.h"
 #include "safepath.h"
 #include "supervisor.h"
 
-/* How long a stopping worker may take before it is killed. */
-#define SUPERVISOR_STOP_TIMEOUT 60
-/* Restart back-off bounds, in seconds. */
+/* How long a stopping worker may take before it is killed (ms). */
+#define SUPERVISOR_STOP_TIMEOUT (60 * 1000)
+/* How long a worker may take to answer a reload (ms). */
+#define SUPERVISOR_RELOAD_TIMEOUT (30 * 1000)
+/* Least time between two starts of workers that served (ms). */
+#define SUPERVISOR_RESTART_SPACING 1000
+/* Back-off bounds after failed starts, in seconds. */
 #define SUPERVISOR_BACKOFF_MIN 1
 #define SUPERVISOR_BACKOFF_MAX 60
 
 struct supervisor {
     const struct supervisor_job *job;
+    int sigfd;
+    int ready_fd;             /* to a daemonizing caller until the first serve */
+    bool first_served;        /* some worker has served */
     pid_t worker;             /* 0 when none runs */
-    time_t worker_started;
-    time_t restart_at;        /* when to start the next worker */
-    unsigned backoff;
-    bool stopping;
-    time_t stop_deadline;
+    int ctl;                  /* our end of its control channel; -1 after EOF */
+    bool serving;             /* it has said "ready" */
+    long long started;        /* when it was forked (ms) */
+    long long start_deadline; /* kill it if not ready by then (ms) */
+    long long restart_at;     /* when to start the next worker (ms) */
+    unsigned backoff;         /* seconds before the next start after a failure */
+    unsigned failed_starts;   /* in a row */
     unsigned generation;      /* workers started so far */
+    bool stopping;
+    long long stop_deadline;
+    int committed;            /* sealed bytes of the configuration in force */
+    int offered;              /* bytes the worker is validating, or -1 */
+    unsigned long seq;        /* of the last offer */
+    long long reload_deadline;
+    bool reload_wanted;       /* a reload signal not yet acted on */
+    int exit_status;          /* when the first worker never served */
 };
 
-/* A no-op handler, so that SIGCHLD is queued rather than discarded. */
-static void supervisor_sigchld(int sig)
+/* Monotonic milliseconds. */
+static long long supervisor_now(void)
 {
-    (void)sig;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -148,59 +184,6 @@ static int supervisor_failure_status(int status)
     return EX_SOFTWARE;
 }
 
-/* In the child: die with the parent, then run the worker. */
-static void supervisor_child(const struct supervisor_job *job, int ready_fd,
-                             unsigned generation)
-{
-#ifdef __linux__
-    /* If the parent is killed outright, the worker must not linger. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-    _exit(job->run(job->arg, ready_fd, generation));
-}
-
-/*
- * Fork a worker and wait until it serves. Returns its PID, or 0 when it
- * failed to start; then *status holds its wait status.
- */
-static pid_t supervisor_start_worker(const struct supervisor_job *job,
-                                     unsigned generation, int *status)
-{
-    int fds[2];
-    pid_t pid;
-    char byte;
-    ssize_t got;
-
-    *status = 0;
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        log_msg(LOG_ERR, "pipe: %s", strerror(errno));
-        *status = EX_OSERR << 8;
-        return 0;
-    }
-    pid = fork();
-    if (pid < 0) {
-        log_msg(LOG_ERR, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        *status = EX_OSERR << 8;
-        return 0;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        supervisor_child(job, fds[1], generation);
-    }
-    close(fds[1]);
-    do
-        got = read(fds[0], &byte, 1);
-    while (got < 0 && errno == EINTR);
-    close(fds[0]);
-    if (got == 1)
-        return pid;
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-        ;
-    return 0;
-}
-
 /* Tell the caller that waits for our start how it went. */
 static void supervisor_report_ready(int ready_fd, int status)
 {
@@ -213,10 +196,209 @@ static void supervisor_report_ready(int ready_fd, int status)
     close(ready_fd);
 }
 
-/* Schedule the next start after the current back-off, and double it (bounded). */
-static void supervisor_back_off(struct supervisor *sv)
+/* In the child: drop the parent's descriptors, die with the parent, run the worker. */
+static void supervisor_child(struct supervisor *sv, int ctl)
 {
-    sv->restart_at = time(NULL) + sv->backoff;
+    struct supervisor_start start = { .ctl_fd = ctl, .config_fd = sv->committed,
+                                       .generation = sv->generation };
+
+#ifdef __linux__
+    /* If the parent is killed outright, the worker must not linger. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    close(sv->sigfd);
+    if (sv->ready_fd >= 0)
+        close(sv->ready_fd);
+    _exit(sv->job->run(sv->job->arg, &start));
+}
+
+/* Fork a worker; it is "starting" until it says "ready". */
+static void supervisor_start_worker(struct supervisor *sv)
+{
+    int fds[2] = { -1, -1 };
+    pid_t pid;
+
+    if (!ctlchan_pair(fds) || (pid = fork()) < 0) {
+        int e = errno;
+
+        log_msg(LOG_ERR, "cannot start a worker: %s; retrying in %u s", strerror(e),
+                sv->backoff);
+        if (fds[0] >= 0) {
+            close(fds[0]);
+            close(fds[1]);
+        }
+        sv->exit_status = EX_OSERR;
+        sv->restart_at = supervisor_now() + (long long)sv->backoff * 1000;
+        return;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        supervisor_child(sv, fds[1]);
+    }
+    close(fds[1]);
+    sv->worker = pid;
+    sv->ctl = fds[0];
+    sv->serving = false;
+    sv->generation++;
+    sv->started = supervisor_now();
+    sv->start_deadline = sv->started + (long long)sv->job->start_timeout * 1000;
+}
+
+/* Offer the file's bytes as they are now to the serving worker. */
+static void supervisor_offer(struct supervisor *sv)
+{
+    struct config_error err;
+    char text[64];
+
+    sv->reload_wanted = false;
+    sv->offered = confbytes_from_file(sv->job->config_path, &err);
+    if (sv->offered < 0) {
+        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
+        return;
+    }
+    snprintf(text, sizeof(text), "load %lu", ++sv->seq);
+    if (!ctlchan_send(sv->ctl, text, sv->offered, true)) {
+        log_msg(LOG_ERR, "reload failed: cannot reach worker %ld: %s; "
+                "keeping previous configuration", (long)sv->worker, strerror(errno));
+        close(sv->offered);
+        sv->offered = -1;
+        return;
+    }
+    sv->reload_deadline = supervisor_now() + SUPERVISOR_RELOAD_TIMEOUT;
+}
+
+/* Give up on the offer under validation, keeping the committed bytes. */
+static void supervisor_drop_offer(struct supervisor *sv, const char *why)
+{
+    char text[64];
+
+    log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", why);
+    close(sv->offered);
+    sv->offered = -1;
+    snprintf(text, sizeof(text), "abort %lu", sv->seq);
+    if (sv->ctl >= 0)
+        (void)ctlchan_send(sv->ctl, text, -1, true);
+}
+
+/* The worker found the offered bytes valid: they become the configuration in force. */
+static void supervisor_commit(struct supervisor *sv, size_t inbound, size_t outbound,
+                              int facility)
+{
+    char text[64];
+
+    close(sv->committed);
+    sv->committed = sv->offered;
+    sv->offered = -1;
+    log_set_facility(facility);
+    log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", inbound, outbound);
+    snprintf(text, sizeof(text), "commit %lu", sv->seq);
+    /*
+     * A worker that cannot be told would go on serving the previous
+     * configuration: stop it, so that its successor serves the new one.
+     * (worker is 0 when it has already ended.)
+     */
+    if (!ctlchan_send(sv->ctl, text, -1, true) && sv->worker != 0) {
+        log_msg(LOG_ERR, "cannot tell worker %ld to use the new configuration: %s; "
+                "restarting it", (long)sv->worker, strerror(errno));
+        kill(sv->worker, SUPERVISOR_SIG_STOP);
+    }
+}
+
+/* The first worker serves: the daemon has started. */
+static void supervisor_first_serve(struct supervisor *sv)
+{
+    sv->first_served = true;
+    if (sv->job->served != NULL)
+        sv->job->served(sv->job->arg);
+    /* Only a daemon that serves claims the pidfile (after checking at start). */
+    if (sv->job->pidfile != NULL)
+        supervisor_write_pidfile(sv->job->pidfile);
+    supervisor_report_ready(sv->ready_fd, 0);
+    sv->ready_fd = -1;
+}
+
+/* Act on one message from the worker. */
+static void supervisor_on_message(struct supervisor *sv, const char *text)
+{
+    unsigned long seq;
+    size_t inbound, outbound;
+    int facility, at = 0;
+
+    if (strcmp(text, "ready") == 0) {
+        if (sv->serving)
+            return;
+        sv->serving = true;
+        sv->failed_starts = 0;
+        sv->backoff = SUPERVISOR_BACKOFF_MIN;
+        if (!sv->first_served)
+            supervisor_first_serve(sv);
+    } else if (sscanf(text, "valid %lu inbound=%zu outbound=%zu facility=%d", &seq,
+                      &inbound, &outbound, &facility) == 4) {
+        if (sv->offered >= 0 && seq == sv->seq)
+            supervisor_commit(sv, inbound, outbound, facility);
+    } else if (sscanf(text, "error %lu %n", &seq, &at) == 1 && at > 0) {
+        if (sv->offered >= 0 && seq == sv->seq)
+            supervisor_drop_offer(sv, text + at);
+    } else {
+        log_msg(LOG_WARNING, "unexpected message from worker %ld", (long)sv->worker);
+    }
+}
+
+/* Read every message waiting on the control channel; note its end. */
+static void supervisor_drain(struct supervisor *sv)
+{
+    char text[CTLCHAN_MAX];
+
+    while (sv->ctl >= 0) {
+        int fd;
+        ssize_t n = ctlchan_recv(sv->ctl, text, sizeof(text), &fd, true);
+
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            supervisor_on_message(sv, text);
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            close(sv->ctl);      /* the worker is gone or going */
+            sv->ctl = -1;
+        } else {
+            return;
+        }
+    }
+}
+
+/* The worker has ended: account for it and schedule the next one. */
+static void supervisor_worker_ended(struct supervisor *sv, pid_t pid, int status)
+{
+    char why[64];
+    long long now = supervisor_now();
+
+    sv->worker = 0;            /* reaped: never signal that PID again */
+    supervisor_drain(sv);      /* its last answers come before its death */
+    if (sv->ctl >= 0)
+        close(sv->ctl);
+    sv->ctl = -1;
+    if (sv->offered >= 0)
+        supervisor_drop_offer(sv, "the worker ended before it answered");
+    if (sv->stopping)
+        return;
+    supervisor_describe(status, why, sizeof(why));
+    if (!sv->first_served) {
+        sv->exit_status = supervisor_failure_status(status);
+        return;
+    }
+    if (sv->serving) {
+        long long at = sv->started + SUPERVISOR_RESTART_SPACING;
+
+        sv->restart_at = at > now ? at : now;
+        log_msg(LOG_ERR, "worker %ld ended unexpectedly (%s); restarting in %lld s",
+                (long)pid, why, (sv->restart_at - now + 999) / 1000);
+        return;
+    }
+    sv->failed_starts++;
+    sv->restart_at = now + (long long)sv->backoff * 1000;
+    log_msg(LOG_ERR, "worker %ld failed to start (%s); retrying in %u s "
+            "(back-off after %u failed starts in a row)", (long)pid, why, sv->backoff,
+            sv->failed_starts);
     sv->backoff = sv->backoff * 2 > SUPERVISOR_BACKOFF_MAX
         ? SUPERVISOR_BACKOFF_MAX : sv->backoff * 2;
 }
@@ -227,60 +409,28 @@ static void supervisor_reap(struct supervisor *sv)
     int status;
     pid_t pid;
 
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        char why[64];
-        time_t now = time(NULL);
-
-        if (pid != sv->worker)
-            continue;
-        sv->worker = 0;
-        if (sv->stopping)
-            continue;
-        if (now - sv->worker_started > SUPERVISOR_BACKOFF_MAX)
-            sv->backoff = SUPERVISOR_BACKOFF_MIN;
-        supervisor_describe(status, why, sizeof(why));
-        log_msg(LOG_ERR, "worker %ld ended unexpectedly (%s); restarting in %u s",
-                (long)pid, why, sv->backoff);
-        supervisor_back_off(sv);
-    }
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        if (pid == sv->worker)
+            supervisor_worker_ended(sv, pid, status);
 }
 
-/* Start a replacement worker when it is time to. */
-static void supervisor_maybe_restart(struct supervisor *sv)
-{
-    int status;
-
-    if (sv->stopping || sv->worker != 0 || time(NULL) < sv->restart_at)
-        return;
-    sv->worker = supervisor_start_worker(sv->job, sv->generation++, &status);
-    sv->worker_started = time(NULL);
-    if (sv->worker == 0) {
-        char why[64];
-
-        supervisor_describe(status, why, sizeof(why));
-        log_msg(LOG_ERR, "worker failed to start (%s); retrying in %u s", why,
-                sv->backoff);
-        supervisor_back_off(sv);
-    }
-}
-
-/* Act on one signal taken from the blocked set. */
+/* Act on one signal read from the signalfd. */
 static void supervisor_on_signal(struct supervisor *sv, int sig)
 {
     switch (sig) {
     case SIGHUP:
     case SIGUSR1:
-        if (sv->worker != 0 && !sv->stopping)
-            kill(sv->worker, SUPERVISOR_SIG_RELOAD);
+        sv->reload_wanted = true;   /* acted on when a worker serves and is free */
         break;
     case SIGTERM:
     case SIGINT:
         if (!sv->stopping) {
             log_msg(LOG_INFO, "stopping on signal %d", sig);
             sv->stopping = true;
-            sv->stop_deadline = time(NULL) + SUPERVISOR_STOP_TIMEOUT;
+            sv->stop_deadline = supervisor_now() + SUPERVISOR_STOP_TIMEOUT;
+            /* A starting worker serves nothing yet and may not take USR2. */
             if (sv->worker != 0)
-                kill(sv->worker, SUPERVISOR_SIG_STOP);
+                kill(sv->worker, sv->serving ? SUPERVISOR_SIG_STOP : SIGKILL);
         }
         break;
     default:
@@ -288,40 +438,92 @@ static void supervisor_on_signal(struct supervisor *sv, int sig)
     }
 }
 
-/* The signal loop; returns when the worker has stopped after SIGTERM/SIGINT. */
-static void supervisor_loop(struct supervisor *sv, const sigset_t *set)
+/* Read every pending signal. */
+static void supervisor_read_signals(struct supervisor *sv)
+{
+    struct signalfd_siginfo si;
+
+    while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        supervisor_on_signal(sv, (int)si.ssi_signo);
+}
+
+/* Act on the deadlines that have passed. */
+static void supervisor_timers(struct supervisor *sv)
+{
+    long long now = supervisor_now();
+
+    if (sv->worker != 0 && !sv->serving && !sv->stopping && now >= sv->start_deadline) {
+        log_msg(LOG_ERR, "worker %ld did not serve within %u s; killing it",
+                (long)sv->worker, sv->job->start_timeout);
+        kill(sv->worker, SIGKILL);
+        sv->start_deadline = now + SUPERVISOR_STOP_TIMEOUT;
+    }
+    if (sv->offered >= 0 && now >= sv->reload_deadline) {
+        char why[96];
+
+        snprintf(why, sizeof(why), "worker %ld did not answer within %d s",
+                 (long)sv->worker, SUPERVISOR_RELOAD_TIMEOUT / 1000);
+        supervisor_drop_offer(sv, why);
+    }
+    if (sv->stopping && sv->worker != 0 && now >= sv->stop_deadline) {
+        log_msg(LOG_ERR, "worker %ld did not stop in %d s; killing it",
+                (long)sv->worker, SUPERVISOR_STOP_TIMEOUT / 1000);
+        kill(sv->worker, SIGKILL);
+        sv->stop_deadline = now + SUPERVISOR_STOP_TIMEOUT;
+    }
+    if (!sv->stopping && sv->worker == 0 && sv->first_served && now >= sv->restart_at)
+        supervisor_start_worker(sv);
+    if (!sv->stopping && sv->serving && sv->offered < 0 && sv->reload_wanted)
+        supervisor_offer(sv);
+}
+
+/* Milliseconds until the next deadline, at most one second. */
+static int supervisor_timeout(const struct supervisor *sv)
+{
+    long long now = supervisor_now(), next = now + 1000;
+
+    if (sv->worker != 0 && !sv->serving && sv->start_deadline < next)
+        next = sv->start_deadline;
+    if (sv->offered >= 0 && sv->reload_deadline < next)
+        next = sv->reload_deadline;
+    if (sv->stopping && sv->stop_deadline < next)
+        next = sv->stop_deadline;
+    if (sv->worker == 0 && !sv->stopping && sv->restart_at < next)
+        next = sv->restart_at;
+    return next <= now ? 0 : (int)(next - now);
+}
+
+/* The loop; returns when stopped, or when the first worker failed to start. */
+static void supervisor_loop(struct supervisor *sv)
 {
     for (;;) {
-        const struct timespec tick = { 1, 0 };
-        int sig = sigtimedwait(set, NULL, &tick);
+        struct pollfd pfd[2] = { { .fd = sv->sigfd, .events = POLLIN },
+                                 { .fd = sv->ctl, .events = POLLIN } };
 
-        if (sig > 0)
-            supervisor_on_signal(sv, sig);
-        supervisor_reap(sv);
-        if (sv->stopping && sv->worker == 0)
-            return;
-        if (sv->stopping && time(NULL) > sv->stop_deadline) {
-            log_msg(LOG_ERR, "worker %ld did not stop in %d s; killing it",
-                    (long)sv->worker, SUPERVISOR_STOP_TIMEOUT);
-            kill(sv->worker, SIGKILL);
-            sv->stop_deadline = time(NULL) + SUPERVISOR_STOP_TIMEOUT;
+        if (poll(pfd, sv->ctl >= 0 ? 2 : 1, supervisor_timeout(sv)) < 0
+            && errno != EINTR) {
+            log_msg(LOG_ERR, "poll: %s", strerror(errno));
+            sleep(1);
         }
-        supervisor_maybe_restart(sv);
+        supervisor_drain(sv);
+        supervisor_read_signals(sv);
+        supervisor_reap(sv);
+        if (sv->worker == 0 && (sv->stopping || !sv->first_served))
+            return;
+        supervisor_timers(sv);
+        if (sv->worker == 0 && sv->exit_status != 0 && !sv->first_served)
+            return;
     }
 }
 
 /* Run the worker under supervision; see supervisor.h. */
 int supervisor_run(const struct supervisor_job *job, int ready_fd)
 {
-    struct supervisor sv = { .job = job, .backoff = SUPERVISOR_BACKOFF_MIN };
-    struct sigaction sa;
+    struct supervisor sv = { .job = job, .ready_fd = ready_fd, .ctl = -1,
+                             .backoff = SUPERVISOR_BACKOFF_MIN,
+                             .committed = job->config_fd, .offered = -1 };
     sigset_t set;
-    int status;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = supervisor_sigchld;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGCHLD, &sa, NULL);
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
@@ -330,7 +532,12 @@ int supervisor_run(const struct supervisor_job *job, int ready_fd)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
-
+    sv.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sv.sigfd < 0) {
+        log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
+        supervisor_report_ready(ready_fd, EX_OSERR);
+        return EX_OSERR;
+    }
     if (job->pidfile != NULL && !supervisor_check_pidfile(job->pidfile)) {
         supervisor_report_ready(ready_fd, EX_CONFIG);
         return EX_CONFIG;
@@ -339,18 +546,21 @@ int supervisor_run(const struct supervisor_job *job, int ready_fd)
         supervisor_report_ready(ready_fd, EX_UNAVAILABLE);
         return EX_UNAVAILABLE;
     }
-    sv.worker = supervisor_start_worker(job, sv.generation++, &status);
-    sv.worker_started = time(NULL);
-    if (sv.worker == 0) {
-        status = supervisor_failure_status(status);
-        supervisor_report_ready(ready_fd, status);
+    supervisor_start_worker(&sv);
+    if (sv.worker != 0)
+        supervisor_loop(&sv);
+    close(sv.sigfd);
+    if (sv.committed >= 0)
+        close(sv.committed);
+    if (!sv.first_served) {
+        /* Never served: stopped while starting, or the first start failed. */
+        int status = sv.stopping ? EX_OK : sv.exit_status != 0 ? sv.exit_status
+                     : EX_SOFTWARE;
+
+        supervisor_report_ready(sv.ready_fd, status != EX_OK ? status : EX_TEMPFAIL);
+        log_msg(LOG_INFO, sv.stopping ? "stopped before serving" : "not started");
         return status;
     }
-    /* Only a daemon that serves claims the pidfile (after checking above). */
-    if (job->pidfile != NULL)
-        supervisor_write_pidfile(job->pidfile);
-    supervisor_report_ready(ready_fd, 0);
-    supervisor_loop(&sv, &set);
     if (job->pidfile != NULL)
         unlink(job->pidfile);
     log_msg(LOG_INFO, "stopped");

@@ -3,17 +3,28 @@
  *
  * Owns the life of one milter process under the supervisor: open the
  * socket while still privileged (in a directory safepath.c found to be
- * root's, so root follows no path the user controls), drop privileges, start the reloader
- * thread, and hand over to libmilter. It decides nothing about mail.
+ * root's, so root follows no path the user controls), drop privileges,
+ * publish the configuration in force, start the control and signal
+ * threads, and hand over to libmilter. It decides nothing about mail.
+ *
+ * Configuration: the first worker publishes the start-up snapshot that
+ * main() parsed (inherited by fork; ownership passes to confref, and
+ * nothing here reads it afterwards). Every later worker parses the sealed
+ * bytes the supervisor committed (never the file on disk), and fails to
+ * start if they do not load. A reload is the supervisor's offer on the
+ * control channel: we parse the offered bytes, answer valid or error, and
+ * publish only when the supervisor says commit (after it has logged
+ * "reload ok"), so both processes always agree on the bytes in force.
  *
  * Signals: the supervisor forks us with HUP, INT, TERM, USR1 and USR2
  * blocked, and we keep them blocked in every thread we or libmilter
  * create. libmilter's signal thread then takes HUP/INT/TERM (sent to this
  * PID directly, they stop us and the supervisor restarts us), and our
- * reloader thread is the only one that takes USR1 (reload) and USR2
- * (graceful stop). No signal can land on a thread that does not expect it.
+ * signal thread is the only one that takes USR2 (graceful stop) and USR1
+ * (ignored: reloads go through the supervisor). No signal can land on a
+ * thread that does not expect it.
  *
- * Thread safety: the reloader thread publishes snapshots through
+ * Thread safety: the control thread publishes snapshots through
  * confref.c; everything else here runs before smfi_main() starts threads.
  */
 #include <errno.h>
@@ -32,7 +43,9 @@
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "confbytes.h"
 #include "confref.h"
+#include "ctlchan.h"
 #include "log.h"
 #include "policyserver.h"
 #include "safepath.h"
@@ -166,30 +179,110 @@ static int worker_drop_privileges(const struct config *c)
     return EX_OK;
 }
 
-/* Load the configuration again; keep the old one if the new one fails. */
-static void worker_reload(const struct worker_settings *ws)
+/* Does a process setting differ between the start-up values and c? */
+static bool worker_differs(const char *now, const char *then)
 {
-    struct config_error err;
-    struct config *c = config_load(ws->config_path, &err);
+    return (now == NULL) != (then == NULL) || (now != NULL && strcmp(now, then) != 0);
+}
 
-    if (c == NULL) {
-        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
-        return;
-    }
-    if ((c->user == NULL) != (ws->user == NULL)
-        || (c->user != NULL && strcmp(c->user, ws->user) != 0))
-        log_msg(LOG_WARNING, "user changed in the configuration: takes effect on restart");
-    if (strcmp(c->socket, ws->file_socket) != 0)
-        log_msg(LOG_WARNING, "socket changed in the configuration: takes effect on restart");
-    if ((c->policy_socket == NULL) != (ws->policy_socket == NULL)
-        || (c->policy_socket != NULL && strcmp(c->policy_socket, ws->policy_socket) != 0))
-        log_msg(LOG_WARNING, "policy_socket changed in the configuration: takes effect on restart");
+/* Make c the active snapshot (ownership passes to confref). */
+static void worker_publish(struct config *c)
+{
     log_set_facility(c->syslog_facility);
-    log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", c->inbound_count,
-            c->outbound_count);
     confref_publish(c);
     config_release_unused_memory();   /* the old snapshot, unless sessions hold it */
     callbacks_config_changed();
+}
+
+/* Parse the sealed bytes of fd (closing it); NULL with *err filled on failure. */
+static struct config *worker_parse(const struct worker_settings *ws, int fd,
+                                   struct config_error *err)
+{
+    struct config *c;
+    size_t len;
+    char *bytes = confbytes_read(fd, &len);
+
+    if (bytes == NULL) {
+        snprintf(err->text, sizeof(err->text), "%s:0: cannot read the validated "
+                 "content: %s", ws->config_path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    close(fd);
+    c = config_load_bytes(ws->config_path, bytes, len, err);
+    free(bytes);
+    config_release_unused_memory();   /* the copy of the bytes, too */
+    return c;
+}
+
+/*
+ * Validate the supervisor's offer "load SEQ" (bytes in fd) and answer.
+ * Returns the parsed snapshot, to publish only if the supervisor commits it.
+ */
+static struct config *worker_validate(const struct worker_settings *ws,
+                                      unsigned long seq, int fd)
+{
+    const struct config *p = ws->process;
+    struct config_error err;
+    struct config *c = worker_parse(ws, fd, &err);
+    char text[CTLCHAN_MAX];
+
+    if (c == NULL) {
+        snprintf(text, sizeof(text), "error %lu %s", seq, err.text);
+        (void)ctlchan_send(ws->ctl_fd, text, -1, false);
+        return NULL;
+    }
+    if (worker_differs(c->user, p->user))
+        log_msg(LOG_WARNING, "user changed in the configuration: takes effect on restart");
+    if (strcmp(c->socket, p->socket) != 0)
+        log_msg(LOG_WARNING, "socket changed in the configuration: takes effect on restart");
+    if (worker_differs(c->policy_socket, p->policy_socket))
+        log_msg(LOG_WARNING, "policy_socket changed in the configuration: takes effect on restart");
+    snprintf(text, sizeof(text), "valid %lu inbound=%zu outbound=%zu facility=%d", seq,
+             c->inbound_count, c->outbound_count, c->syslog_facility);
+    if (!ctlchan_send(ws->ctl_fd, text, -1, false)) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/*
+ * The control thread: takes the supervisor's messages one at a time. A
+ * validated snapshot waits in pending until "commit SEQ" (publish) or
+ * anything else (drop: the supervisor keeps its previous bytes).
+ */
+static void *worker_control_thread(void *arg)
+{
+    const struct worker_settings *ws = arg;
+    struct config *pending = NULL;
+    unsigned long pending_seq = 0;
+    char text[CTLCHAN_MAX];
+
+    for (;;) {
+        unsigned long seq;
+        int fd;
+        ssize_t n = ctlchan_recv(ws->ctl_fd, text, sizeof(text), &fd, false);
+
+        if (n <= 0) {
+            config_free(pending);
+            return NULL;   /* the supervisor is gone: PDEATHSIG stops us */
+        }
+        if (pending != NULL && sscanf(text, "commit %lu", &seq) == 1
+            && seq == pending_seq) {
+            worker_publish(pending);
+            pending = NULL;
+            continue;
+        }
+        config_free(pending);   /* "abort SEQ", or a new offer */
+        pending = NULL;
+        if (sscanf(text, "load %lu", &seq) == 1 && fd >= 0) {
+            pending = worker_validate(ws, seq, fd);
+            pending_seq = seq;
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
 }
 
 /* Stop gracefully: refuse new work, let sessions finish (bounded), stop. */
@@ -209,22 +302,23 @@ static void worker_drain_and_stop(void)
     smfi_stop();
 }
 
-/* The reloader thread: the only thread that takes USR1 and USR2. */
+/* The signal thread: the only thread that takes USR1 and USR2. */
 static void *worker_signal_thread(void *arg)
 {
-    const struct worker_settings *ws = arg;
     sigset_t set;
 
+    (void)arg;
     sigemptyset(&set);
-    sigaddset(&set, SUPERVISOR_SIG_RELOAD);
+    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SUPERVISOR_SIG_STOP);
     for (;;) {
         int sig;
 
         if (sigwait(&set, &sig) != 0)
             continue;
-        if (sig == SUPERVISOR_SIG_RELOAD) {
-            worker_reload(ws);
+        if (sig == SIGUSR1) {
+            log_msg(LOG_WARNING, "SIGUSR1 to the worker is ignored: send SIGHUP to "
+                    "the supervisor (the pidfile's PID) to reload");
         } else {
             worker_drain_and_stop();
             return NULL;
@@ -233,29 +327,47 @@ static void *worker_signal_thread(void *arg)
 }
 
 /*
- * The first snapshot of this process: the one validated at startup for the
- * first worker; for a restarted worker the file as it is now (earlier
- * workers may have reloaded it), or the startup one if it is broken.
+ * The first snapshot of this process. The first worker takes the start-up
+ * snapshot (ws->startup is ours since fork; it is set to NULL here, so
+ * ownership visibly passes to confref). A restarted worker parses the
+ * committed bytes: the configuration last logged as loaded.
  */
-static void worker_publish_first(const struct worker_settings *ws,
-                                 unsigned generation)
+static bool worker_publish_first(struct worker_settings *ws,
+                                 const struct supervisor_start *start)
 {
-    struct config *startup = (struct config *)ws->startup; /* our own copy since fork */
     struct config_error err;
     struct config *c;
 
-    if (generation == 0) {
-        confref_publish(startup);
-        return;
+    if (ws->startup != NULL) {
+        c = ws->startup;
+        ws->startup = NULL;
+        close(start->config_fd);
+        confref_publish(c);
+        return true;
     }
-    c = config_load(ws->config_path, &err);
+    c = worker_parse(ws, start->config_fd, &err);
     if (c == NULL) {
-        log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);
-        confref_publish(startup);
-        return;
+        log_msg(LOG_ERR, "cannot load the configuration in force: %s", err.text);
+        return false;
     }
-    /* startup stays allocated: ws->socket may point into it. */
+    log_msg(LOG_INFO, "worker serves the configuration in force: inbound=%zu outbound=%zu",
+            c->inbound_count, c->outbound_count);
+    log_set_facility(c->syslog_facility);
     confref_publish(c);
+    return true;
+}
+
+/* Test hook: hang before serving while the supervisor lives (see worker.h). */
+static void worker_test_hang(const struct worker_settings *ws, unsigned generation)
+{
+    pid_t parent = getppid();
+    int i;
+
+    if (ws->test_hang_from < 0 || generation < (unsigned)ws->test_hang_from)
+        return;
+    log_msg(LOG_WARNING, "test hook: worker hangs before serving");
+    for (i = 0; i < 3600 && getppid() == parent; i++)
+        sleep(1);
 }
 
 /* Block the signals that only designated threads may take. */
@@ -267,7 +379,7 @@ static void worker_block_signals(void)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    sigaddset(&set, SUPERVISOR_SIG_RELOAD);
+    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SUPERVISOR_SIG_STOP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     sigemptyset(&set);
@@ -276,54 +388,82 @@ static void worker_block_signals(void)
 }
 
 /* Run the milter; see worker.h. */
-int worker_run(void *arg, int ready_fd, unsigned generation)
+int worker_run(void *arg, const struct supervisor_start *start)
 {
-    const struct worker_settings *ws = arg;
+    struct worker_settings *ws = arg;
+    const struct config *p = ws->process;
     pthread_t thread;
     int status, policy_fd = -1;
 
     worker_block_signals();
+    ws->ctl_fd = start->ctl_fd;
     if (!callbacks_register()) {
         log_msg(LOG_ERR, "smfi_register failed");
         return EX_SOFTWARE;
     }
-    if ((status = worker_prepare_socket_dir("socket directory", ws->socket,
-                                            ws->startup)) != EX_OK
-        || (ws->startup->policy_socket != NULL
+    if ((status = worker_prepare_socket_dir("socket directory", ws->socket, p)) != EX_OK
+        || (p->policy_socket != NULL
             && (status = worker_prepare_socket_dir("policy_socket directory",
-                                                   ws->startup->policy_socket,
-                                                   ws->startup)) != EX_OK))
+                                                   p->policy_socket, p)) != EX_OK))
         return status;
-    if (!worker_open_socket(ws->socket, ws->startup))
+    if (!worker_open_socket(ws->socket, p))
         return EX_UNAVAILABLE;
-    if (ws->startup->policy_socket != NULL) {
-        policy_fd = policyserver_open(ws->startup->policy_socket,
-                                      ws->startup->socket_mode,
-                                      ws->startup->socket_group);
+    if (p->policy_socket != NULL) {
+        policy_fd = policyserver_open(p->policy_socket, p->socket_mode, p->socket_group);
         if (policy_fd < 0)
             return EX_UNAVAILABLE;
     }
-    status = worker_drop_privileges(ws->startup);
+    status = worker_drop_privileges(p);
     if (status != EX_OK)
         return status;
-    worker_publish_first(ws, generation);
+    if (!worker_publish_first(ws, start))
+        return EX_CONFIG;
+    worker_test_hang(ws, start->generation);
     if (policy_fd >= 0 && !policyserver_start(policy_fd)) {
         log_msg(LOG_ERR, "cannot start the policy service");
         return EX_OSERR;
     }
-    if (pthread_create(&thread, NULL, worker_signal_thread, (void *)ws) != 0) {
-        log_msg(LOG_ERR, "cannot start the reloader thread");
+    if (pthread_create(&thread, NULL, worker_signal_thread, NULL) != 0
+        || pthread_detach(thread) != 0
+        || pthread_create(&thread, NULL, worker_control_thread, ws) != 0
+        || pthread_detach(thread) != 0) {
+        log_msg(LOG_ERR, "cannot start the signal and control threads");
         return EX_OSERR;
     }
-    /* Never joined: when libmilter stops on its own, it is still in sigwait. */
-    pthread_detach(thread);
+    /* Never joined: when libmilter stops on its own, they are still waiting. */
     log_msg(LOG_INFO, "serving on %s", ws->socket);
-    if (write(ready_fd, "1", 1) != 1)
+    if (!ctlchan_send(ws->ctl_fd, "ready", -1, false))
         log_msg(LOG_WARNING, "cannot tell the supervisor we are ready");
-    close(ready_fd);
     status = smfi_main();
     if (policy_fd >= 0)
         policyserver_stop();
     log_msg(LOG_INFO, "milter stopped%s", status == MI_SUCCESS ? "" : " with an error");
     return status == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+}
+
+/* Copy one optional string; false when out of memory. */
+static bool worker_copy(char **to, const char *from)
+{
+    *to = from != NULL ? strdup(from) : NULL;
+    return from == NULL || *to != NULL;
+}
+
+/* The process settings of c (see worker.h). */
+struct config *worker_process_settings(const struct config *c)
+{
+    struct config *p = calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return NULL;
+    p->socket_mode = c->socket_mode;
+    p->syslog_facility = c->syslog_facility;
+    p->lines = c->lines;
+    if (!worker_copy(&p->path, c->path) || !worker_copy(&p->socket, c->socket)
+        || !worker_copy(&p->policy_socket, c->policy_socket)
+        || !worker_copy(&p->socket_group, c->socket_group)
+        || !worker_copy(&p->user, c->user) || !worker_copy(&p->pidfile, c->pidfile)) {
+        config_free(p);
+        return NULL;
+    }
+    return p;
 }

@@ -5,18 +5,31 @@
 #define FORCETLS_WORKER_H
 
 #include "config.h"
+#include "supervisor.h"
 
 struct worker_settings {
-    const char *config_path;      /* absolute: reloads happen after chdir("/") */
-    const char *socket;           /* the milter socket (-p or the file's) */
-    const struct config *startup; /* the snapshot validated at startup */
-    /* Copies of what startup said (startup itself may be freed by a reload). */
-    const char *file_socket;      /* socket in the file */
-    const char *user;             /* user, or NULL */
-    const char *policy_socket;    /* policy_socket, or NULL */
+    const char *config_path;  /* absolute, for messages (the bytes come from the supervisor) */
+    const char *socket;       /* the milter socket (-p or the file's); our own copy */
+    /*
+     * The process settings of the start-up configuration (socket, socket_mode,
+     * socket_group, user, policy_socket; no connectors): every worker opens
+     * its sockets and drops privileges by them, until the daemon restarts.
+     */
+    const struct config *process;
+    /*
+     * The whole start-up snapshot, for the first worker only: it takes it
+     * over (and sets this to NULL in its copy); the supervisor frees its own
+     * and sets this to NULL once that worker serves.
+     */
+    struct config *startup;
+    int test_hang_from;       /* test hook: workers of this generation on hang; -1 off */
+    int ctl_fd;               /* set by worker_run: the control channel */
 };
 
+/* The process settings of c, without connectors (config_free frees it). */
+struct config *worker_process_settings(const struct config *c);
+
 /* The supervisor's job: run the milter; returns an exit status. */
-int worker_run(void *settings, int ready_fd, unsigned generation);
+int worker_run(void *settings, const struct supervisor_start *start);
 
 #endif

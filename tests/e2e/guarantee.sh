@@ -1,0 +1,209 @@
+#!/bin/sh
+# guarantee.sh - the configuration in force survives worker restarts, and
+# restarts are prompt (issue 8, items 1, 7, 8a), end to end against a real
+# Postfix on loopback. The configuration in force is the last one logged as
+# loaded: a worker restarted for any reason serves exactly it, whatever the
+# file on disk holds (broken, or valid but never reloaded). A worker that
+# served is replaced at once; only workers that fail before serving are
+# backed off; the supervisor's wait for a starting worker is bounded and
+# TERM still stops the daemon meanwhile. TAP output.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_prereqs
+e2e_init
+alloc_port SMTP_PORT
+alloc_port MILTER_PORT
+make_pki
+start_postfix
+
+CONF=$E2E_DIR/forcetls.conf
+
+# write_conf FILE DOMAIN...: one require_tls connector per partner domain.
+write_conf() {
+    local file=$1 d
+    shift
+    {
+        echo 'default_action = "reject";'
+        echo 'inbound = ('
+        for d in "$@"; do
+            [ "$d" = "$1" ] || echo ','
+            printf '  { name = "%s"; sender_domains = [ "%s" ]; require_tls = true; }\n' \
+                "${d%%.*}" "$d"
+        done
+        echo ');'
+    } >"$file"
+}
+
+count() { grep -Ec -- "$1" "$MILTER_LOG"; }
+# wait_count ERE N [SECONDS]: wait until at least N lines match.
+wait_count() {
+    local i n=$(( ${3:-5} * 20 ))
+    for ((i = 0; i <= n; i++)); do
+        [ "$(count "$1")" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# code NAME SENDER RCPT: the RCPT reply code of a plaintext session.
+code() {
+    smtp "$1" --from "$2" --to "$3" --quit-after RCPT
+    rcpt_code "$1"
+}
+
+# kill_worker: SIGKILL the worker; wait until a new one serves (at most 10 s).
+# Sets GAP to the seconds between the kill and the new worker's "serving on".
+kill_worker() {
+    local old served i start
+    old=$(milter_children)
+    served=$(count 'serving on')
+    start=$EPOCHREALTIME
+    kill -KILL "$old"
+    GAP=
+    for ((i = 0; i < 200; i++)); do
+        if [ "$(count 'serving on')" -gt "$served" ]; then
+            GAP=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+
+RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
+
+# --- A, then B by SIGHUP ----------------------------------------------------------
+
+write_conf "$CONF" alpha.example
+start_milter "$CONF"
+PARENT=$MILTER_PID
+like "$(code a1 bob@beta.example r1@example.org)" '^250 ' \
+    "config A: plaintext mail from beta.example is accepted (no connector)"
+
+write_conf "$CONF" alpha.example beta.example
+n=$(count "$RELOAD_OK")
+kill -HUP "$PARENT"
+if wait_count "$RELOAD_OK" $((n + 1)); then
+    is "$(grep -Eo -- "$RELOAD_OK" "$MILTER_LOG" | tail -n 1)" "reload ok inbound=2 outbound=0" \
+        "SIGHUP with config B: reload ok inbound=2 outbound=0"
+else
+    fail "SIGHUP with config B: reload ok inbound=2 outbound=0" "no reload line in 5 s"
+fi
+like "$(code b1 bob@beta.example r2@example.org)" '^5[0-9][0-9] ' \
+    "config B: plaintext mail from beta.example is refused"
+
+# --- the file breaks; the worker is killed: B stays in force --------------------
+
+echo 'inbound = ( { name = ' >"$CONF"
+ok_before=$(count "$RELOAD_OK") failed_before=$(count 'reload failed') \
+    start_before=$(count 'starting forcetls-milter')
+ok "broken file, worker killed: a new worker serves within 10 s" kill_worker
+like "$(code b2 bob@beta.example r3@example.org)" '^5[0-9][0-9] ' \
+    "broken file, restarted worker: mail B refuses is still refused"
+like "$(code b3 carol@alpha.example r4@example.org)" '^5[0-9][0-9] ' \
+    "broken file, restarted worker: A's connector still enforced"
+is "$(count "$RELOAD_OK") $(count 'reload failed') $(count 'starting forcetls-milter')" \
+    "$ok_before $failed_before $start_before" \
+    "broken file, restarted worker: the log claims no load (no reload ok/failed, no start)"
+like "$(grep 'worker serves the configuration in force' "$MILTER_LOG" | tail -n 1)" \
+    'inbound=2 outbound=0$' "the restarted worker says it serves B (inbound=2)"
+
+# --- a valid C on disk without SIGHUP: still B ---------------------------------
+
+write_conf "$CONF" alpha.example
+ok "valid C on disk (no SIGHUP), worker killed: a new worker serves" kill_worker
+like "$(code c1 bob@beta.example r5@example.org)" '^5[0-9][0-9] ' \
+    "valid C on disk (no SIGHUP): the restarted worker still enforces B"
+
+# --- a reload of a broken file keeps B ------------------------------------------
+
+printf 'default_action = "reject";\nbogus_key = 1;\n' >"$CONF"
+kill -HUP "$PARENT"
+if wait_milter_log 'reload failed: '; then
+    like "$(grep -F 'reload failed: ' "$MILTER_LOG" | tail -n 1)" \
+        "reload failed: $CONF:2: .*; keeping previous configuration\$" \
+        "SIGHUP with a broken file: reload failed: FILE:LINE: ...; keeping previous configuration"
+else
+    fail "SIGHUP with a broken file: reload failed ..." "no 'reload failed' line in 5 s"
+fi
+like "$(code d1 bob@beta.example r6@example.org)" '^5[0-9][0-9] ' \
+    "after the failed reload: B still enforced"
+ok "after the failed reload, worker killed: a new worker serves" kill_worker
+like "$(code d2 bob@beta.example r7@example.org)" '^5[0-9][0-9] ' \
+    "after the failed reload and a restart: B still enforced"
+
+# --- five kills: each restart serves again promptly ------------------------------
+
+write_conf "$CONF" alpha.example beta.example
+gaps=() slow=()
+for ((k = 1; k <= 5; k++)); do
+    sleep 1.2   # a worker that served is restarted at once, but at most once a second
+    if kill_worker; then gaps+=("$GAP"); else slow+=("kill $k: no new worker in 10 s"); fi
+done
+diag "restart gaps (kill to 'serving on'), seconds: ${gaps[*]}"
+if [ ${#slow[@]} -eq 0 ]; then pass "5 kills: each restarted worker serves again within 10 s"
+else fail "5 kills: each restarted worker serves again within 10 s" "${slow[@]}"; fi
+unlike "$(grep -E 'failed to start|back-off' "$MILTER_LOG" | tail -n 1)" . \
+    "5 kills of served workers: no back-off"
+like "$(code e1 bob@beta.example r8@example.org)" '^5[0-9][0-9] ' \
+    "after 5 restarts: B still enforced"
+stop_milter
+
+# --- crash loop: workers that never serve are backed off; TERM still stops -----
+
+: >"$MILTER_LOG"
+FORCETLS_TEST_HANG_FROM=1 FORCETLS_START_TIMEOUT=1 start_milter "$CONF"
+PARENT=$MILTER_PID
+kill -KILL "$(milter_children)"
+if wait_milter_log 'retrying in 2 s \(back-off after 2 failed starts in a row\)' 15; then
+    pass "hung restarts: killed after the start time limit and backed off (1 s, 2 s)"
+else
+    fail "hung restarts: killed after the start time limit and backed off (1 s, 2 s)" \
+        "$(tail -n 8 "$MILTER_LOG")"
+fi
+like "$(grep -c 'did not serve within 1 s; killing it' "$MILTER_LOG")" '^[2-9]' \
+    "hung restarts: the start time limit kills them"
+n=$(count 'test hook: worker hangs')
+wait_count 'test hook: worker hangs' $((n + 1)) 10
+start=$SECONDS
+kill -TERM "$PARENT"
+if wait_gone "$PARENT" 5; then
+    pass "TERM while a restarted worker hangs in its start: the daemon stops within 5 s"
+    MILTER_PID=
+else
+    fail "TERM while a restarted worker hangs in its start: the daemon stops within 5 s"
+    kids=$(milter_children)
+    stop_milter
+    for w in $kids; do kill -KILL "$w" 2>/dev/null; done
+fi
+
+# A fresh port and log, so that nothing of the daemon above can interfere.
+alloc_port MILTER_PORT
+MILTER_LOG=$E2E_DIR/milter-first.log
+FORCETLS_TEST_HANG_FROM=0 "$FORCETLS_MILTER" -f -c "$CONF" -p "inet:$MILTER_PORT@127.0.0.1" \
+    >>"$MILTER_LOG" 2>&1 &
+MILTER_PID=$!
+wait_milter_log 'test hook: worker hangs' 10
+kids=$(milter_children)
+kill -TERM "$MILTER_PID"
+if wait_gone "$MILTER_PID" 5; then
+    pass "TERM while the first worker hangs in its start: the daemon stops within 5 s"
+    wait "$MILTER_PID"
+    diag "exit status $?"
+    MILTER_PID=
+else
+    fail "TERM while the first worker hangs in its start: the daemon stops within 5 s" \
+        "$(tail -n 5 "$MILTER_LOG")"
+    stop_milter
+fi
+left=
+for w in $kids; do pid_alive "$w" && left="$left $w"; done
+is "$left" "" "TERM during the first start: no worker left"
+for w in $left; do kill -KILL "$w"; done
+
+unlike "$(grep -E 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' \
+    "$E2E_DIR"/milter*.log | head -n 3)" . "no sanitizer report in the milter logs"
+
+done_testing
