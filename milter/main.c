@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +250,15 @@ int main(int argc, char **argv)
     int status;
 
     parse_options(argc, argv, &opts);
+#ifdef __GLIBC__
+    /*
+     * No fastbins: loading a large configuration frees libconfig's tree of
+     * millions of small nodes, and glibc's later consolidation of them cost
+     * 20% of a 120,000-connector load (1.05 s -> 0.88 s without). Sessions'
+     * small allocations are served by the per-thread cache either way.
+     */
+    mallopt(M_MXFAST, 0);
+#endif
     if (!tlsfacts_init()) {
         fprintf(stderr, "forcetls-milter: cannot read OpenSSL's cipher table\n");
         return EX_SOFTWARE;
