@@ -61,6 +61,7 @@ _Static_assert(POLICYCONN_REPLY_MAX == POLICYMAP_REPLY_MAX,
 /* One connection slot: allocated once, reused for every connection. */
 struct ps_slot {
     int fd;
+    bool counted;               /* its malformed request was counted */
     struct policyconn conn;
 };
 
@@ -75,8 +76,11 @@ static struct {
     size_t nconns;
     struct ps_slot *spare[POLICYSERVER_MAX_CONNS];  /* free */
     size_t nspare;
-    unsigned long evicted, expired;  /* since the last report */
-    int64_t pressure_logged;
+    struct {                    /* since the last report (ps_report) */
+        unsigned long evicted, deadline, idle, malformed, truncated;
+        const char *malformed_why;
+    } count;
+    int64_t reported;
     bool have_path;             /* a unix socket we created: remove at stop */
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
     dev_t dev;
@@ -307,12 +311,17 @@ static bool ps_serve(struct ps_slot *s, short revents, int64_t now)
                 return false;
             }
             if (n == 0 && !netstring_reader_idle(&c->reader))
-                log_msg(LOG_WARNING, "policy service: connection closed in the"
-                        " middle of a request");
+                ps.count.truncated++;
             policyconn_received(c, (size_t)n);
             reads++;
         }
         policyconn_process(c, ps_answer, NULL, now);
+        if (c->closing && c->reader.state == NETSTRING_STATE_ERROR &&
+            c->in_len == 0 && !s->counted) {
+            ps.count.malformed++;
+            ps.count.malformed_why = netstring_strerror(c->reader.error);
+            s->counted = true;
+        }
     }
     if (!ps_flush(s, now))
         return false;
@@ -348,20 +357,29 @@ static void ps_evict(void)
     for (size_t i = 0; i < ps.nconns; i++)
         view[i] = &ps.conns[i]->conn;
     ps_remove(policyconn_pick_victim(view, ps.nconns));
-    ps.evicted++;
+    ps.count.evicted++;
 }
 
-/* Log, at most once a minute, how many connections were cut short. */
-static void ps_log_pressure(int64_t now)
+/*
+ * Log what hostile or broken clients did: the first event at once, then
+ * at most one line a minute with the counts (and the rest at stop), so
+ * that no client can flood the log. Idle connections closed on time are normal and not reported.
+ */
+static void ps_report(int64_t now, bool force)
 {
-    if ((ps.evicted == 0 && ps.expired == 0) || now < ps.pressure_logged + 60000)
+    if ((ps.count.evicted | ps.count.deadline | ps.count.malformed |
+         ps.count.truncated) == 0 || (!force && now - ps.reported < 60000))
         return;
-    log_msg(LOG_WARNING, "policy service: all %d connections in use: %lu evicted"
-            " (idlest first), %lu closed for a request deadline (%d ms) or the"
-            " idle limit (%d ms) since the last report", POLICYSERVER_MAX_CONNS,
-            ps.evicted, ps.expired, POLICYCONN_REQUEST_MS, POLICYCONN_IDLE_MS);
-    ps.evicted = ps.expired = 0;
-    ps.pressure_logged = now;
+    log_msg(LOG_WARNING, "policy service: since the last report: %lu evicted"
+            " (all %d connections in use; idlest first), %lu past the request"
+            " deadline (%d ms), %lu idle (%d ms), %lu malformed (last: %s),"
+            " %lu closed in the middle of a request", ps.count.evicted,
+            POLICYSERVER_MAX_CONNS, ps.count.deadline, POLICYCONN_REQUEST_MS,
+            ps.count.idle, POLICYCONN_IDLE_MS, ps.count.malformed,
+            ps.count.malformed_why != NULL ? ps.count.malformed_why : "none",
+            ps.count.truncated);
+    memset(&ps.count, 0, sizeof ps.count);
+    ps.reported = now;
 }
 
 /*
@@ -388,6 +406,7 @@ static void ps_accept(int64_t now)
             ps_evict();
         s = ps.spare[--ps.nspare];
         s->fd = fd;
+        s->counted = false;
         policyconn_init(&s->conn, now);
         ps.conns[ps.nconns++] = s;
         if (!ps_serve(s, 0, now))
@@ -441,13 +460,16 @@ static bool ps_round(void)
         if ((rev != 0 || ps_has_work(s)) && !ps_serve(s, rev, now)) {
             ps_remove(i);
         } else if (now >= policyconn_deadline(&s->conn)) {
+            if (s->conn.request_ms >= 0)
+                ps.count.deadline++;
+            else
+                ps.count.idle++;
             ps_remove(i);
-            ps.expired++;
         }
     }
     if (listening && (pfd[1].revents & POLLIN))
         ps_accept(now);
-    ps_log_pressure(now);
+    ps_report(now, false);
     return true;
 }
 
@@ -461,6 +483,7 @@ static void *ps_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     while (ps_round())
         ;
+    ps_report(ps_now_ms(), true);
     while (ps.nconns > 0)
         ps_remove(ps.nconns - 1);
     return NULL;
@@ -474,6 +497,8 @@ static bool ps_slots_alloc(void)
         return false;
     }
     ps.nconns = 0;
+    memset(&ps.count, 0, sizeof ps.count);
+    ps.reported = INT64_MIN / 2;
     for (size_t i = 0; i < POLICYSERVER_MAX_CONNS; i++) {
         ps.slots[i].fd = -1;
         ps.spare[i] = &ps.slots[POLICYSERVER_MAX_CONNS - 1 - i];
