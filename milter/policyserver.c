@@ -316,8 +316,7 @@ static bool ps_serve(struct ps_slot *s, short revents, int64_t now)
             reads++;
         }
         policyconn_process(c, ps_answer, NULL, now);
-        if (c->closing && c->reader.state == NETSTRING_STATE_ERROR &&
-            c->in_len == 0 && !s->counted) {
+        if (c->closing && c->reader.state == NETSTRING_STATE_ERROR && !s->counted) {
             ps.count.malformed++;
             ps.count.malformed_why = netstring_strerror(c->reader.error);
             s->counted = true;
@@ -363,7 +362,8 @@ static void ps_evict(void)
 /*
  * Log what hostile or broken clients did: the first event at once, then
  * at most one line a minute with the counts (and the rest at stop), so
- * that no client can flood the log. Idle connections closed on time are normal and not reported.
+ * that no client can flood the log. Idle connections closed on time are
+ * normal: they are counted but do not cause a report.
  */
 static void ps_report(int64_t now, bool force)
 {

@@ -88,16 +88,18 @@ if ($mode eq 'lookup') {          # N sequential lookups, each on a new connecti
     my ($n, $bound) = @arg; my @lat; my $ok = 0;
     for my $i (1 .. $n) {
         my $t0 = time; my $s = conn();
-        my $r; if ($s) { syswrite($s, ns("tlspolicy fabrikam.com")); my $b = ""; $r = get_reply($s, \$b, $bound); }
+        my ($r, $b) = (undef, "");
+        if ($s) { syswrite($s, ns("tlspolicy fabrikam.com")); $r = get_reply($s, \$b, $bound); }
         my $dt = time - $t0; push @lat, $dt;
         $ok++ if defined $r && $r =~ /^OK secure match=mx\.fabrikam\.com/;
-        print STDERR "lookup $i: ", (defined $r ? $r : "no answer"), sprintf(" (%.3f s)\n", $dt);
+        printf STDERR "lookup %d: %s (%.3f s)\n", $i, defined $r ? $r : "no answer", $dt;
     }
     @lat = sort { $a <=> $b } @lat;
     printf "answered=%d of %d min=%.3f median=%.3f max=%.3f\n", $ok, $n, $lat[0],
         $lat[int($#lat / 2)], $lat[-1];
 } elsif ($mode eq 'idle' || $mode eq 'slow') {   # N clients until TERM; reconnect when closed
-    my ($n, $secs, $ready) = @arg; my @c; my $end = time + $secs; my ($opened, $closed) = (0, 0);
+    my ($n, $secs, $ready) = @arg; my @c; my $end = time + $secs;
+    my ($opened, $closed) = (0, 0);
     $SIG{TERM} = sub { $end = 0; };
     my $req = ns("tlspolicy fabrikam.com");
     for (1 .. $n) { my $s = conn(); push @c, { s => $s, off => 0 }; $opened++ if $s; }
@@ -107,7 +109,9 @@ if ($mode eq 'lookup') {          # N sequential lookups, each on a new connecti
         for my $s ($sel->can_read(0)) {   # readable: closed by the server (or a reply)
             my $n = sysread($s, my $b, 4096);
             next if $n;
-            for my $x (@c) { if ($x->{s} && $x->{s} == $s) { close $s; $x->{s} = undef; $closed++; } }
+            for my $x (grep { $_->{s} && $_->{s} == $s } @c) {
+                close $s; $x->{s} = undef; $closed++;
+            }
         }
         for my $x (@c) {
             if (!$x->{s}) { $x->{s} = conn(); $x->{off} = 0; $opened++ if $x->{s}; next; }
@@ -125,7 +129,9 @@ if ($mode eq 'lookup') {          # N sequential lookups, each on a new connecti
     my (@want, $out);
     my %ans = ("fabrikam.com" => qr/^OK secure /, "contoso.com" => qr/^OK encrypt /,
                "unknown.example" => qr/^NOTFOUND/);
-    for my $i (0 .. $n - 1) { my $k = $keys[$i % 3]; $out .= ns("tlspolicy $k"); push @want, $ans{$k}; }
+    for my $i (0 .. $n - 1) {
+        my $k = $keys[$i % 3]; $out .= ns("tlspolicy $k"); push @want, $ans{$k};
+    }
     $s->blocking(0);
     my ($got, $inorder, $buf, $woff, $eof) = (0, 0, "", 0, 0); my $end = time + 60;
     my $sel = IO::Select->new($s);
@@ -145,14 +151,24 @@ if ($mode eq 'lookup') {          # N sequential lookups, each on a new connecti
         }
     }
     print "requests=$n replies=$got in_order=$inorder eof=$eof\n";
-} elsif ($mode eq 'raw') {       # send BYTES (then JUNK bytes if asked); print the replies and <EOF>
+} elsif ($mode eq 'raw') {   # send BYTES, then up to JUNK more; print replies, <EOF>
     my ($bytes, $junk) = @arg; my $s = conn() or die "connect: $!";
     syswrite($s, $bytes); my $t0 = time;
-    if ($junk) { $s->blocking(0); my $chunk = "7" x 65536; my $sent = 0;
-        while ($sent < $junk && time < $t0 + 3) { my $w = syswrite($s, $chunk); last if !defined $w && !$!{EAGAIN}; $sent += $w if $w; sleep 0.01 unless $w; }
-        $s->blocking(1); }
+    if ($junk) {
+        $s->blocking(0); my $chunk = "7" x 65536; my $sent = 0;
+        while ($sent < $junk && time < $t0 + 3) {
+            my $w = syswrite($s, $chunk);
+            last if !defined $w && !$!{EAGAIN};
+            if ($w) { $sent += $w; } else { sleep 0.01; }
+        }
+        $s->blocking(1);
+    }
     my $sel = IO::Select->new($s); my $out = "";
-    while ($sel->can_read(2)) { my $n = sysread($s, my $b, 65536); if (!$n) { $out .= "<EOF>"; last; } $out .= $b; }
+    while ($sel->can_read(2)) {
+        my $n = sysread($s, my $b, 65536);
+        if (!$n) { $out .= "<EOF>"; last; }
+        $out .= $b;
+    }
     print $out;
 }
 PERL
@@ -189,7 +205,8 @@ stop_hostile() { kill -TERM "$HOSTILE_PID" 2>/dev/null; wait "$HOSTILE_PID" 2>/d
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
 
 postmap_q() {
-    timeout "$((2 * LOOKUP_BOUND))" postmap -c "$E2E_DIR/pf" -q "$1" "socketmap:unix:$SOCK:tlspolicy" 2>&1
+    timeout "$((2 * LOOKUP_BOUND))" \
+        postmap -c "$E2E_DIR/pf" -q "$1" "socketmap:unix:$SOCK:tlspolicy" 2>&1
 }
 WANT_FAB="secure match=mx.fabrikam.com protocols=>=TLSv1.2"
 
@@ -244,6 +261,6 @@ ok "the worker served it all without a restart" pid_alive "$MILTER_WORKER"
 unlike "$(grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$MILTER_LOG" | head -n 3)" . \
     "no sanitizer report in the milter log"
 diag "milter log: $(grep -c 'policy service' "$MILTER_LOG") policy service lines, the last:" \
-    "$(grep 'policy service: since' "$MILTER_LOG" | tail -n 1 | sed 's/.*: policy service/policy service/')"
+    "$(grep 'policy service: since' "$MILTER_LOG" | tail -n 1 | sed 's/.*: policy/policy/')"
 
 done_testing
