@@ -151,6 +151,19 @@ if ($mode eq 'lookup') {          # N sequential lookups, each on a new connecti
         }
     }
     print "requests=$n replies=$got in_order=$inorder eof=$eof\n";
+} elsif ($mode eq 'trickle') {   # one client: a byte a second (or none) until closed
+    my ($bytes, $max) = @arg; my $s = conn() or die "connect: $!";
+    my $req = ns("tlspolicy fabrikam.com"); my ($t0, $i, $out) = (time, 0, "");
+    my $sel = IO::Select->new($s);
+    while (time < $t0 + $max) {
+        syswrite($s, substr($req, $i++ % length($req), 1)) if $bytes;
+        next unless $sel->can_read(1);
+        my $n = sysread($s, my $b, 4096);
+        if (!$n) { printf "closed after %.1f s, %d bytes sent, reply '%s'\n", time - $t0,
+                       $bytes ? $i : 0, $out; exit 0; }
+        $out .= $b;
+    }
+    printf "open after %.1f s\n", time - $t0;
 } elsif ($mode eq 'raw') {   # send BYTES, then up to JUNK more; print replies, <EOF>
     my ($bytes, $junk) = @arg; my $s = conn() or die "connect: $!";
     syswrite($s, $bytes); my $t0 = time;
@@ -236,6 +249,11 @@ echo "# slow clients: $(cat "$E2E_DIR/slow.out")"
 like "$(cat "$E2E_DIR/slow.out")" "closed_by_server=[1-9]" \
     "slow clients are closed by the request deadline or evicted"
 
+# --- one slow client alone: the request deadline, not reset by each byte ----------
+client trickle 1 20 >"$E2E_DIR/trickle.out" 2>&1 &
+TRICKLE_PID=$!
+track_pid "$TRICKLE_PID"
+
 # --- pipelining -------------------------------------------------------------------
 for n in "$PS_PIPE" "$PS_PIPE_BIG"; do
     out=$(client pipeline "$n")
@@ -255,6 +273,18 @@ is "$(client raw "$(ns 'tlspolicy contoso.com')3:abcd")" \
     "$(ns 'OK encrypt protocols=>=TLSv1.2')$(ns "PERM netstring not terminated by ','")<EOF>" \
     "a good request then a bad terminator: the answer, PERM, close"
 lookups "after malformed input" after
+
+wait "$TRICKLE_PID" 2>/dev/null
+echo "# one byte a second, alone: $(cat "$E2E_DIR/trickle.out")"
+like "$(cat "$E2E_DIR/trickle.out")" "^closed after [0-9.]+ s, [0-9]+ bytes sent, reply ''" \
+    "a client sending a byte a second is closed by the request deadline, unanswered"
+if [ "${FORCETLS_STRESS:-}" = full ]; then
+    out=$(client trickle 0 60)
+    echo "# a silent client, alone: $out"
+    like "$out" "^closed after" "a silent client is closed by the idle limit"
+else
+    skip "a silent client is closed by the idle limit" "30 s: FORCETLS_STRESS=full"
+fi
 is "$(postmap_q contoso.com)" "encrypt protocols=>=TLSv1.2" "postmap -q still answered at the end"
 
 ok "the worker served it all without a restart" pid_alive "$MILTER_WORKER"
