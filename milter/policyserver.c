@@ -3,18 +3,23 @@
  *
  * Owns the policy socket and one thread that serves it: poll() over the
  * listening socket, a self-pipe, and up to POLICYSERVER_MAX_CONNS client
- * connections, all non-blocking. Each connection has a netstring reader
- * and bounded input and output buffers; requests may be pipelined and
- * connections are persistent (Postfix keeps one open per process and
- * closes it after 10 s idle; we close ours after POLICYSERVER_IDLE_SECONDS).
+ * connections, all non-blocking. What a connection may do is decided by
+ * policyconn.c (framing, pipelining, deadlines, whom to evict); this file
+ * does the I/O. Requests may be pipelined and connections are persistent
+ * (Postfix keeps one open per process and closes it after 10 s idle).
  * Every request takes a reference to the active configuration snapshot
  * for the duration of one answer, so a reload applies to the next lookup.
  *
  * Must not: block (a slow or hostile client only ever stalls itself),
- * grow memory with input (a client that does not read its replies stops
- * being read), resynchronise a broken stream (a malformed request is
- * answered "PERM ..." and the connection is closed), or take signals
- * (every signal is blocked in the thread; writes use MSG_NOSIGNAL).
+ * let idle or slow clients hold the slots Postfix needs (a request must
+ * be complete POLICYCONN_REQUEST_MS after its first byte, an idle
+ * connection is closed after POLICYCONN_IDLE_MS, and when every slot is
+ * taken a new connection evicts the idlest), grow memory with input or
+ * connections (the slots are allocated once; a client that does not read
+ * its replies stops being read), resynchronise a broken stream (a
+ * malformed request is answered "PERM ..." and the connection is closed),
+ * or take signals (every signal is blocked in the thread; writes use
+ * MSG_NOSIGNAL).
  *
  * Thread safety: all connection state belongs to the server thread.
  * policyserver_open/start/stop are called by the worker's main thread;
@@ -27,6 +32,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,27 +45,25 @@
 #include "confref.h"
 #include "log.h"
 #include "netstring.h"
+#include "policyconn.h"
 #include "policymap.h"
 #include "policyserver.h"
 #include "safepath.h"
 
 #define POLICYSERVER_MAX_CONNS 256
-#define POLICYSERVER_IDLE_SECONDS 60
 #define POLICYSERVER_BACKLOG 64
-#define PS_IN_SIZE 4096
-/* Room for two full replies, so a pipelining client keeps us busy. */
-#define PS_OUT_SIZE (2 * (POLICYMAP_REPLY_MAX + 16))
-#define PS_REPLY_ROOM (POLICYMAP_REPLY_MAX + 16)
+/* Per round: accepts, and reads of one connection (fairness). */
+#define PS_ACCEPT_PER_ROUND 64
+#define PS_READS_PER_ROUND 16
 
-struct ps_conn {
+_Static_assert(POLICYCONN_REPLY_MAX == POLICYMAP_REPLY_MAX,
+               "a policymap reply must fit a policyconn reply");
+
+/* One connection slot: allocated once, reused for every connection. */
+struct ps_slot {
     int fd;
-    bool closing;           /* send what is queued, then close */
-    time_t last;            /* last progress, monotonic seconds */
-    size_t in_off, in_len;
-    size_t out_off, out_len;
-    struct netstring_reader reader;
-    char in[PS_IN_SIZE];
-    char out[PS_OUT_SIZE];
+    bool counted;               /* its malformed request was counted */
+    struct policyconn conn;
 };
 
 static struct {
@@ -67,22 +71,30 @@ static struct {
     int wake[2];
     bool running;
     pthread_t thread;
-    time_t accept_pause_until;  /* after EMFILE: stop polling the listener */
-    struct ps_conn *conns[POLICYSERVER_MAX_CONNS];
+    int64_t accept_pause_until; /* after EMFILE: stop polling the listener */
+    struct ps_slot *slots;      /* POLICYSERVER_MAX_CONNS of them */
+    struct ps_slot *conns[POLICYSERVER_MAX_CONNS];  /* in use, oldest first */
     size_t nconns;
+    struct ps_slot *spare[POLICYSERVER_MAX_CONNS];  /* free */
+    size_t nspare;
+    struct {                    /* since the last report (ps_report) */
+        unsigned long evicted, deadline, idle, malformed, truncated;
+        const char *malformed_why;
+    } count;
+    int64_t reported;
     bool have_path;             /* a unix socket we created: remove at stop */
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
     dev_t dev;
     ino_t ino;
 } ps = { .listen_fd = -1, .wake = { -1, -1 } };
 
-/* Monotonic seconds. */
-static time_t ps_now(void)
+/* Monotonic milliseconds. */
+static int64_t ps_now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Make fd non-blocking and close-on-exec. */
@@ -218,42 +230,13 @@ int policyserver_open(const char *spec, mode_t mode, const char *group)
 
 /* ---- Connections ---- */
 
-/* Close c and free it (the slot is compacted by the caller). */
-static void ps_conn_free(struct ps_conn *c)
+/* Answer one request from the active snapshot; false: close after it. */
+static bool ps_answer(void *ctx, const char *request, char *reply, size_t replysz)
 {
-    close(c->fd);
-    free(c);
-}
-
-/* Queue one reply as a netstring (room was checked by the caller). */
-static void ps_queue_reply(struct ps_conn *c, const char *reply)
-{
-    size_t n;
-
-    if (c->out_off > 0) {
-        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-        c->out_len -= c->out_off;
-        c->out_off = 0;
-    }
-    n = netstring_encode(reply, strlen(reply), c->out + c->out_len,
-                         sizeof c->out - c->out_len);
-    if (n == 0) {
-        /* Cannot happen: replies are shorter than PS_REPLY_ROOM. */
-        log_msg(LOG_ERR, "policy service: reply does not fit; closing the connection");
-        c->closing = true;
-        return;
-    }
-    c->out_len += n;
-}
-
-/* Answer the request just read by c's netstring reader. */
-static void ps_answer(struct ps_conn *c)
-{
-    const char *request = netstring_payload(&c->reader, NULL);
-    char reply[POLICYMAP_REPLY_MAX];
     const struct config *config = confref_acquire();
-    enum policymap_result res = policymap_answer(config, request, reply, sizeof reply);
+    enum policymap_result res = policymap_answer(config, request, reply, replysz);
 
+    (void)ctx;
     confref_release(config);
     if (res == POLICYMAP_BAD_REQUEST || log_debug_enabled()) {
         char req_v[LOG_VALUE_BUF], reply_v[LOG_VALUE_BUF];
@@ -263,165 +246,200 @@ static void ps_answer(struct ps_conn *c)
                 "policy request=%s reply=%s%s", req_v, reply_v,
                 res == POLICYMAP_BAD_REQUEST ? " closing=yes" : "");
     }
-    ps_queue_reply(c, reply);
-    if (res == POLICYMAP_BAD_REQUEST)
-        c->closing = true;
+    return res != POLICYMAP_BAD_REQUEST;
 }
 
-/* Turn buffered input into queued replies while there is room for them. */
-static void ps_process(struct ps_conn *c)
+/* Close the connection in slot s and return the slot to the spares. */
+static void ps_slot_close(struct ps_slot *s)
 {
-    while (!c->closing && c->in_off < c->in_len &&
-           sizeof c->out - (c->out_len - c->out_off) >= PS_REPLY_ROOM) {
-        size_t used = 0;
-        enum netstring_status st = netstring_feed(&c->reader, c->in + c->in_off,
-                                                  c->in_len - c->in_off, &used);
-        c->in_off += used;
-        if (st == NETSTRING_OK) {
-            ps_answer(c);
-        } else if (st != NETSTRING_MORE) {
-            char reply[128];
-            snprintf(reply, sizeof reply, "PERM %s", netstring_strerror(st));
-            log_msg(LOG_WARNING, "policy service: %s; closing the connection",
-                    netstring_strerror(st));
-            ps_queue_reply(c, reply);
-            c->closing = true;
-        }
-    }
-    if (c->in_off == c->in_len || c->closing)
-        c->in_off = c->in_len = 0;
+    close(s->fd);
+    s->fd = -1;
+    ps.spare[ps.nspare++] = s;
 }
 
-/* Send queued output; false on a write error. */
-static bool ps_flush(struct ps_conn *c, time_t now)
+/* Send queued output until it is all sent or the socket is full. */
+static bool ps_flush(struct ps_slot *s, int64_t now)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL);
+    size_t len;
+    const char *out;
+
+    while ((out = policyconn_output(&s->conn, &len)) != NULL) {
+        ssize_t n = send(s->fd, out, len, MSG_NOSIGNAL);
         if (n < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-        c->out_off += (size_t)n;
-        c->last = now;
+        policyconn_sent(&s->conn, (size_t)n, now);
     }
-    c->out_off = c->out_len = 0;
     return true;
 }
 
-/* Read what is there; at EOF send what is queued and close. False on error. */
-static bool ps_read(struct ps_conn *c, time_t now)
+/* True when s has buffered input it can answer without waiting for poll. */
+static bool ps_has_work(const struct ps_slot *s)
 {
-    ssize_t n = recv(c->fd, c->in, sizeof c->in, 0);
+    const struct policyconn *c = &s->conn;
 
-    if (n > 0) {
-        c->in_off = 0;
-        c->in_len = (size_t)n;
-        c->last = now;
-        return true;
-    }
-    if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-    if (!netstring_reader_idle(&c->reader))
-        log_msg(LOG_WARNING, "policy service: connection closed in the middle"
-                " of a request");
-    c->closing = true;
-    return true;
+    return !c->closing && c->in_off < c->in_len &&
+           sizeof c->out - (c->out_len - c->out_off) >= POLICYCONN_REPLY_ROOM;
 }
 
-/* Handle poll events of c; false when c is to be closed. */
-static bool ps_service(struct ps_conn *c, short revents, time_t now)
+/*
+ * Read, answer and send for s until it would block, it is done, or it
+ * had its share of this round (PS_READS_PER_ROUND reads, so a pipelining
+ * client cannot starve the others). False when s is to be closed.
+ */
+static bool ps_serve(struct ps_slot *s, short revents, int64_t now)
 {
+    struct policyconn *c = &s->conn;
+
     if (revents & (POLLERR | POLLNVAL))
         return false;
-    if (!ps_flush(c, now))
+    for (int reads = 0; reads < PS_READS_PER_ROUND;) {
+        size_t pending;
+        if (!ps_flush(s, now))
+            return false;
+        if (policyconn_output(c, &pending) != NULL || policyconn_done(c))
+            break;              /* the client reads slower than it asks */
+        if (policyconn_wants_read(c)) {
+            ssize_t n = recv(s->fd, policyconn_read_buffer(c), POLICYCONN_IN_SIZE, 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                    break;
+                return false;
+            }
+            if (n == 0 && !netstring_reader_idle(&c->reader))
+                ps.count.truncated++;
+            policyconn_received(c, (size_t)n);
+            reads++;
+        }
+        policyconn_process(c, ps_answer, NULL, now);
+        if (c->closing && c->reader.state == NETSTRING_STATE_ERROR && !s->counted) {
+            ps.count.malformed++;
+            ps.count.malformed_why = netstring_strerror(c->reader.error);
+            s->counted = true;
+        }
+    }
+    if (!ps_flush(s, now))
         return false;
-    if ((revents & (POLLIN | POLLHUP)) && !c->closing && c->in_off == c->in_len &&
-        !ps_read(c, now))
-        return false;
-    ps_process(c);
-    if (!ps_flush(c, now))
-        return false;
-    return !(c->closing && c->out_len == 0);
+    return !policyconn_done(c);
 }
 
-/* The events c waits for. */
-static short ps_events(const struct ps_conn *c)
+/* The events s waits for. */
+static short ps_events(const struct ps_slot *s)
 {
+    size_t pending;
     short ev = 0;
 
-    if (!c->closing && c->in_off == c->in_len &&
-        sizeof c->out - (c->out_len - c->out_off) >= PS_REPLY_ROOM)
+    if (policyconn_wants_read(&s->conn))
         ev |= POLLIN;
-    if (c->out_len > c->out_off)
+    if (policyconn_output(&s->conn, &pending) != NULL)
         ev |= POLLOUT;
     return ev;
 }
 
-/* Accept waiting connections while there is room. */
-static void ps_accept(time_t now)
+/* Remove conns[i], keeping the order of the others. */
+static void ps_remove(size_t i)
 {
-    while (ps.nconns < POLICYSERVER_MAX_CONNS) {
+    ps_slot_close(ps.conns[i]);
+    memmove(&ps.conns[i], &ps.conns[i + 1], (ps.nconns - i - 1) * sizeof ps.conns[0]);
+    ps.nconns--;
+}
+
+/* Close the idlest connection to make room for a new one. */
+static void ps_evict(void)
+{
+    const struct policyconn *view[POLICYSERVER_MAX_CONNS];
+
+    for (size_t i = 0; i < ps.nconns; i++)
+        view[i] = &ps.conns[i]->conn;
+    ps_remove(policyconn_pick_victim(view, ps.nconns));
+    ps.count.evicted++;
+}
+
+/*
+ * Log what hostile or broken clients did: the first event at once, then
+ * at most one line a minute with the counts (and the rest at stop), so
+ * that no client can flood the log. Idle connections closed on time are
+ * normal: they are counted but do not cause a report.
+ */
+static void ps_report(int64_t now, bool force)
+{
+    if ((ps.count.evicted | ps.count.deadline | ps.count.malformed |
+         ps.count.truncated) == 0 || (!force && now - ps.reported < 60000))
+        return;
+    log_msg(LOG_WARNING, "policy service: since the last report: %lu evicted"
+            " (all %d connections in use; idlest first), %lu past the request"
+            " deadline (%d ms), %lu idle (%d ms), %lu malformed (last: %s),"
+            " %lu closed in the middle of a request", ps.count.evicted,
+            POLICYSERVER_MAX_CONNS, ps.count.deadline, POLICYCONN_REQUEST_MS,
+            ps.count.idle, POLICYCONN_IDLE_MS, ps.count.malformed,
+            ps.count.malformed_why != NULL ? ps.count.malformed_why : "none",
+            ps.count.truncated);
+    memset(&ps.count, 0, sizeof ps.count);
+    ps.reported = now;
+}
+
+/*
+ * Accept waiting connections (a batch per round). When every slot is in
+ * use, each new connection evicts the idlest, so idle or slow clients
+ * cannot keep Postfix waiting. A new connection is served at once: its
+ * request is usually already there.
+ */
+static void ps_accept(int64_t now)
+{
+    for (int i = 0; i < PS_ACCEPT_PER_ROUND; i++) {
         int fd = accept4(ps.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        struct ps_conn *c;
+        struct ps_slot *s;
 
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
                 log_msg(LOG_WARNING, "policy service: accept: %s", strerror(errno));
-                ps.accept_pause_until = now + 1;
+                ps.accept_pause_until = now + 1000;
             }
             return;
         }
-        if ((c = calloc(1, sizeof *c)) == NULL) {
-            log_msg(LOG_WARNING, "policy service: out of memory; connection refused");
-            close(fd);
-            return;
-        }
-        c->fd = fd;
-        c->last = now;
-        netstring_reader_init(&c->reader, NETSTRING_MAX);
-        ps.conns[ps.nconns++] = c;
+        if (ps.nconns == POLICYSERVER_MAX_CONNS)
+            ps_evict();
+        s = ps.spare[--ps.nspare];
+        s->fd = fd;
+        s->counted = false;
+        policyconn_init(&s->conn, now);
+        ps.conns[ps.nconns++] = s;
+        if (!ps_serve(s, 0, now))
+            ps_remove(ps.nconns - 1);
     }
 }
 
-/* Milliseconds until the next idle expiry or accept retry; -1: none. */
-static int ps_timeout(time_t now)
+/* Milliseconds until the next deadline or accept retry; -1: none. */
+static int ps_timeout(int64_t now)
 {
-    time_t next = ps.accept_pause_until > now ? ps.accept_pause_until : 0;
+    int64_t next = ps.accept_pause_until > now ? ps.accept_pause_until : INT64_MAX;
 
     for (size_t i = 0; i < ps.nconns; i++) {
-        time_t expiry = ps.conns[i]->last + POLICYSERVER_IDLE_SECONDS;
-        if (next == 0 || expiry < next)
-            next = expiry;
+        int64_t d = ps_has_work(ps.conns[i]) ? now
+                                             : policyconn_deadline(&ps.conns[i]->conn);
+        if (d < next)
+            next = d;
     }
-    if (next == 0)
+    if (next == INT64_MAX)
         return -1;
-    return next <= now ? 0 : (int)(next - now) * 1000;
+    if (next <= now)
+        return 0;
+    return next - now > 3600000 ? 3600000 : (int)(next - now);
 }
 
-/* Remove the slots of closed connections, keeping the order. */
-static void ps_compact(void)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; i < ps.nconns; i++)
-        if (ps.conns[i] != NULL)
-            ps.conns[j++] = ps.conns[i];
-    ps.nconns = j;
-}
-
-/* One round: poll, serve, accept, expire. False when told to stop. */
+/* One round: poll, serve, expire, accept. False when told to stop. */
 static bool ps_round(void)
 {
     struct pollfd pfd[2 + POLICYSERVER_MAX_CONNS];
-    time_t now = ps_now();
-    size_t nfds = 1, first_conn;
-    bool listening = ps.nconns < POLICYSERVER_MAX_CONNS && now >= ps.accept_pause_until;
+    int64_t now = ps_now_ms();
+    size_t nfds = 1, first_conn, nconns = ps.nconns;
+    bool listening = now >= ps.accept_pause_until;
 
     pfd[0] = (struct pollfd){ .fd = ps.wake[0], .events = POLLIN };
     if (listening)
         pfd[nfds++] = (struct pollfd){ .fd = ps.listen_fd, .events = POLLIN };
     first_conn = nfds;
-    for (size_t i = 0; i < ps.nconns; i++)
+    for (size_t i = 0; i < nconns; i++)
         pfd[nfds++] = (struct pollfd){ .fd = ps.conns[i]->fd,
                                        .events = ps_events(ps.conns[i]) };
     if (poll(pfd, nfds, ps_timeout(now)) < 0 && errno != EINTR) {
@@ -430,19 +448,23 @@ static bool ps_round(void)
     }
     if (pfd[0].revents != 0)
         return false;
-    now = ps_now();
-    for (size_t i = 0; i < nfds - first_conn; i++) {
-        struct ps_conn *c = ps.conns[i];
+    now = ps_now_ms();
+    for (size_t i = nconns; i-- > 0;) {
+        struct ps_slot *s = ps.conns[i];
         short rev = pfd[first_conn + i].revents;
-        if ((rev != 0 && !ps_service(c, rev, now)) ||
-            now - c->last >= POLICYSERVER_IDLE_SECONDS) {
-            ps_conn_free(c);
-            ps.conns[i] = NULL;
+        if ((rev != 0 || ps_has_work(s)) && !ps_serve(s, rev, now)) {
+            ps_remove(i);
+        } else if (now >= policyconn_deadline(&s->conn)) {
+            if (s->conn.request_ms >= 0)
+                ps.count.deadline++;
+            else
+                ps.count.idle++;
+            ps_remove(i);
         }
     }
-    ps_compact();
     if (listening && (pfd[1].revents & POLLIN))
         ps_accept(now);
+    ps_report(now, false);
     return true;
 }
 
@@ -456,10 +478,36 @@ static void *ps_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     while (ps_round())
         ;
-    for (size_t i = 0; i < ps.nconns; i++)
-        ps_conn_free(ps.conns[i]);
-    ps.nconns = 0;
+    ps_report(ps_now_ms(), true);
+    while (ps.nconns > 0)
+        ps_remove(ps.nconns - 1);
     return NULL;
+}
+
+/* Allocate every connection slot once (no allocation per connection). */
+static bool ps_slots_alloc(void)
+{
+    if ((ps.slots = calloc(POLICYSERVER_MAX_CONNS, sizeof *ps.slots)) == NULL) {
+        log_msg(LOG_ERR, "policy service: out of memory");
+        return false;
+    }
+    ps.nconns = 0;
+    memset(&ps.count, 0, sizeof ps.count);
+    ps.reported = INT64_MIN / 2;
+    for (size_t i = 0; i < POLICYSERVER_MAX_CONNS; i++) {
+        ps.slots[i].fd = -1;
+        ps.spare[i] = &ps.slots[POLICYSERVER_MAX_CONNS - 1 - i];
+    }
+    ps.nspare = POLICYSERVER_MAX_CONNS;
+    return true;
+}
+
+/* Free the slots (every connection is closed). */
+static void ps_slots_free(void)
+{
+    free(ps.slots);
+    ps.slots = NULL;
+    ps.nspare = 0;
 }
 
 /* Serve on listen_fd in a thread of its own; see policyserver.h. */
@@ -470,8 +518,11 @@ bool policyserver_start(int listen_fd)
 
     if (ps.running || listen_fd < 0)
         return false;
+    if (!ps_slots_alloc())
+        return false;
     if (pipe2(ps.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         log_msg(LOG_ERR, "policy service: pipe: %s", strerror(errno));
+        ps_slots_free();
         return false;
     }
     ps.listen_fd = listen_fd;
@@ -485,6 +536,7 @@ bool policyserver_start(int listen_fd)
         close(ps.wake[0]);
         close(ps.wake[1]);
         ps.wake[0] = ps.wake[1] = -1;
+        ps_slots_free();
         return false;
     }
     ps.running = true;
@@ -512,6 +564,7 @@ void policyserver_stop(void)
         while (n < 0 && errno == EINTR);
         pthread_join(ps.thread, NULL);
         ps.running = false;
+        ps_slots_free();
         close(ps.wake[0]);
         close(ps.wake[1]);
         ps.wake[0] = ps.wake[1] = -1;
