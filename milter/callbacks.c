@@ -12,17 +12,22 @@
  * MAIL lacked them, again at RCPT (tlsfacts_fill_missing). It never
  * returns SMFIS_DISCARD.
  *
+ * Each transaction is judged by the configuration in force at its MAIL:
+ * the session takes a reference there (one per MAIL, never per
+ * recipient), keeps it to the end of the transaction so that all its
+ * recipients are judged alike, and gives it back at RSET or close. A
+ * client that keeps one SMTP session open across a reload gets the new
+ * configuration at its next MAIL.
+ *
  * Thread safety: Debian's libmilter runs one session's callbacks on
  * different pool threads, one at a time; all per-session state lives in
  * the smfi_setpriv() block. Shared state is the configuration (immutable,
  * reference-counted in confref.c), a few atomics below, and the session-id
- * prefix, written before libmilter starts its threads (and in a forked
- * child before it has any).
+ * key and generation, written before any thread exists (the key before
+ * main(), the generation by the worker before libmilter starts).
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,7 +49,8 @@
 #define SESSION_PATH_MAX 512
 
 struct session {
-    const struct config *config;  /* counted reference; NULL if none */
+    const struct config *config;  /* the transaction's counted reference, from
+                                     MAIL to its end; NULL outside one */
     char id[24];                  /* our id, used until a queue id exists */
     enum mta_dialect dialect;
     struct policy_session facts;
@@ -56,9 +62,17 @@ struct session {
 };
 
 static atomic_ulong callbacks_sessions;
-/* Session ids: a per-worker random prefix and a counter (session_id_make). */
+/*
+ * Session ids (session_id_make): a 60-bit number, the worker's generation
+ * (24 bits) over a counter (36 bits), xored with a key drawn once per
+ * daemon, written as 12 base32hex digits.
+ */
+#define SESSION_ID_DIGITS 12
+#define SESSION_ID_COUNTER_BITS 36
+#define SESSION_ID_MASK ((UINT64_C(1) << (5 * SESSION_ID_DIGITS)) - 1)
+static uint64_t callbacks_id_key;
+static uint64_t callbacks_id_generation;
 static atomic_ullong callbacks_next_id;
-static uint32_t callbacks_id_prefix;
 static atomic_bool callbacks_draining;
 static atomic_bool callbacks_warned_symlist;
 /* Self-check: TLS sessions seen from cert-requiring partners, and certs seen. */
@@ -67,41 +81,45 @@ static atomic_bool callbacks_cert_seen;
 static atomic_bool callbacks_warned_no_cert;
 
 /*
- * Draw this worker's session-id prefix, once, before libmilter starts any
- * thread. Random, so that a restarted worker (even one started in the same
- * millisecond) does not repeat the ids of the worker before it; pid and
- * clock only when the kernel has no randomness to give.
+ * Draw the daemon's session-id key at program start, in the process that
+ * later forks every worker: all workers of one daemon share it, so their
+ * ids differ by generation, not by chance; another daemon (or this one
+ * started again) draws another key, so ids of two daemons rarely meet.
+ * Pid, clock and an address only when the kernel has no randomness to
+ * give.
  */
-static void session_id_init(void)
+__attribute__((constructor)) static void session_id_draw_key(void)
 {
-    uint32_t r = 0;
+    uint64_t r = 0;
     struct timespec ts;
 
-    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
-        callbacks_id_prefix = r;
-    else {
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
         clock_gettime(CLOCK_REALTIME, &ts);
-        callbacks_id_prefix = (uint32_t)getpid() * 2654435761u
-            ^ (uint32_t)ts.tv_sec ^ (uint32_t)ts.tv_nsec;
+        r = ((uint64_t)getpid() << 40) ^ (uint64_t)ts.tv_sec * 0x9e3779b97f4a7c15u
+            ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
     }
-    atomic_store(&callbacks_next_id, 0);
+    callbacks_id_key = r & SESSION_ID_MASK;
 }
 
 /*
- * A new session id: 7 to 12 hex digits, 6 of prefix and 1 to 6 of
- * counter (the prefix has a fixed width, so ids cannot run into each
- * other). Every
- * 2^24 sessions the prefix moves on by an odd step, so ids never repeat
- * within a worker (before 2^48 sessions) and two workers share one only
- * if their random prefixes collide.
+ * A new session id: 12 base32hex digits (0-9, a-v). The number under the
+ * key is generation * 2^36 + counter, distinct for every session of the
+ * daemon's life (until 2^24 workers have started or one worker has had
+ * 2^36 sessions); xoring with the daemon's key keeps it distinct.
  */
 static void session_id_make(char *out, size_t outsz)
 {
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
     unsigned long long n = atomic_fetch_add(&callbacks_next_id, 1);
-    uint32_t epoch = (uint32_t)(n >> 24);
-    uint32_t prefix = (callbacks_id_prefix + epoch * 0x9e3779b1u) & 0xffffffu;
+    uint64_t v = callbacks_id_generation << SESSION_ID_COUNTER_BITS
+        | ((uint64_t)n & ((UINT64_C(1) << SESSION_ID_COUNTER_BITS) - 1));
+    char id[SESSION_ID_DIGITS + 1];
 
-    snprintf(out, outsz, "%06lx%llx", (unsigned long)prefix, n & 0xffffffull);
+    v = (v ^ callbacks_id_key) & SESSION_ID_MASK;
+    for (int i = SESSION_ID_DIGITS - 1; i >= 0; i--, v >>= 5)
+        id[i] = digits[v & 31];
+    id[SESSION_ID_DIGITS] = '\0';
+    text_copy(out, outsz, id);
 }
 
 /* The session of ctx, or NULL. */
@@ -158,7 +176,10 @@ static void session_read_client(struct session *s, SMFICTX *ctx,
         s->facts.have_client_ip = true;
 }
 
-/* A new SMTP session: take a configuration reference and the client facts. */
+/*
+ * A new SMTP session: its id and the client facts. No configuration yet:
+ * each transaction takes the one in force at its MAIL (mlfi_envfrom).
+ */
 static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
     struct session *s = calloc(1, sizeof(*s));
@@ -171,7 +192,6 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     /* Counted only with a session: libmilter calls close without connect too. */
     atomic_fetch_add(&callbacks_sessions, 1);
     s->refused = atomic_load(&callbacks_draining);
-    s->config = confref_acquire();
     session_id_make(s->id, sizeof(s->id));
     s->dialect = tlsfacts_dialect(macro(ctx, "v"));
     session_read_client(s, ctx, hostaddr);
@@ -216,13 +236,21 @@ static void rcpt_facts(const struct session *s, SMFICTX *ctx,
     tlsfacts_fill_missing(&facts->tls, &later);
 }
 
-/* MAIL FROM: remember the sender and this transaction's TLS facts. */
+/*
+ * MAIL FROM: a new transaction. Take the configuration in force now (once
+ * per MAIL: its recipients are all judged by it), give back the one of
+ * the previous transaction, and remember the sender and the TLS facts.
+ */
 static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
     struct session *s = session_of(ctx);
+    const struct config *previous;
 
     if (s == NULL)
         return SMFIS_NOREPLY;
+    previous = s->config;
+    s->config = confref_acquire();
+    confref_release(previous);
     s->have_sender = argv[0] != NULL && addr_parse_path(argv[0], &s->sender);
     s->sender_bad = !s->have_sender;
     text_copy(s->sender_text, sizeof(s->sender_text),
@@ -391,20 +419,19 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
     if (s == NULL)
         return tempfail_internal(ctx, NULL, NULL, rcpt_text,
                                  "no session state (out of memory at connect)");
+    /* Outside a transaction the session holds no configuration. */
+    if (!s->have_sender && !s->sender_bad)
+        return tempfail_internal(ctx, s, NULL, rcpt_text,
+                                 "recipient without a sender (no MAIL FROM)");
     if (s->config == NULL)
-        return tempfail_internal(ctx, s, s->have_sender || s->sender_bad ?
-                                 s->sender_text : NULL, rcpt_text,
+        return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
                                  "no configuration loaded");
     if (s->refused)
-        return tempfail_internal(ctx, s, s->have_sender || s->sender_bad ?
-                                 s->sender_text : NULL, rcpt_text,
+        return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
                                  "shutting down");
     if (s->sender_bad)
         return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
                                  "unparsable sender address");
-    if (!s->have_sender)
-        return tempfail_internal(ctx, s, NULL, rcpt_text,
-                                 "recipient without a sender (no MAIL FROM)");
     if (rcpt_text == NULL || !addr_parse_path(rcpt_text, &rcpt))
         return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
                                  "unparsable recipient address");
@@ -423,7 +450,10 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
     return verdict_status(ctx, &v);
 }
 
-/* End of a transaction (RSET or aborted DATA): forget the sender. */
+/*
+ * End of a transaction (RSET or aborted DATA): forget the sender and give
+ * back the transaction's configuration.
+ */
 static sfsistat mlfi_abort(SMFICTX *ctx)
 {
     struct session *s = session_of(ctx);
@@ -431,11 +461,13 @@ static sfsistat mlfi_abort(SMFICTX *ctx)
     if (s != NULL) {
         s->have_sender = false;
         s->sender_bad = false;
+        confref_release(s->config);
+        s->config = NULL;
     }
     return SMFIS_CONTINUE;
 }
 
-/* End of the SMTP session: give back the configuration. */
+/* End of the SMTP session: give back the configuration, if any. */
 static sfsistat mlfi_close(SMFICTX *ctx)
 {
     struct session *s = session_of(ctx);
@@ -462,15 +494,15 @@ static struct smfiDesc callbacks_desc = {
     .xxfi_negotiate = mlfi_negotiate,
 };
 
-/* Register the filter with libmilter. */
-bool callbacks_register(void)
+/*
+ * Register the filter with libmilter; generation numbers this worker's
+ * session ids. Called by the worker before libmilter starts any thread.
+ */
+bool callbacks_register(unsigned generation)
 {
-    static bool atfork_set;
-
-    session_id_init();
-    /* A process forked after this (a worker) draws its own prefix. */
-    if (!atfork_set && pthread_atfork(NULL, NULL, session_id_init) == 0)
-        atfork_set = true;
+    callbacks_id_generation = generation & ((UINT64_C(1) << (5 * SESSION_ID_DIGITS
+                                                            - SESSION_ID_COUNTER_BITS)) - 1);
+    atomic_store(&callbacks_next_id, 0);
     return smfi_register(callbacks_desc) == MI_SUCCESS;
 }
 

@@ -6,8 +6,12 @@
 
 #include <stdbool.h>
 
-/* Register the filter with libmilter (smfi_register). */
-bool callbacks_register(void);
+/*
+ * Register the filter with libmilter (smfi_register). generation is the
+ * worker's (supervisor_start.generation): it makes session ids unique for
+ * the daemon's life. Call once per worker, before smfi_main.
+ */
+bool callbacks_register(unsigned generation);
 
 /* Sessions that start from now on are tempfailed; those in flight go on. */
 void callbacks_start_draining(void);

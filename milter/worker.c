@@ -397,7 +397,7 @@ int worker_run(void *arg, const struct supervisor_start *start)
 
     worker_block_signals();
     ws->ctl_fd = start->ctl_fd;
-    if (!callbacks_register()) {
+    if (!callbacks_register(start->generation)) {
         log_msg(LOG_ERR, "smfi_register failed");
         return EX_SOFTWARE;
     }

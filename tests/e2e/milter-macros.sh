@@ -7,7 +7,9 @@
 #    unbalanced '<', an unparsable sender) gets one decision line,
 #    decision=tempfail reason=internal, with the raw address escaped, and a
 #    tempfail reply;
-#  - session ids (s=) stay unique when the worker is killed and restarted.
+#  - session ids (s=) stay unique when the worker is killed and restarted
+#    (the worker's generation is part of the id) and differ between two
+#    runs of the daemon (a key drawn per daemon).
 # TAP output. Needs miltertest (Debian package miltertest) and the daemon;
 # no root, no Postfix.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -299,7 +301,30 @@ is "$(wc -l <<<"$all")" "$(( $(wc -l <<<"$first") + 2 ))" \
     "one connect line per session (3 + 1 + 1)"
 is "$(sort <<<"$all" | uniq -d | tr '\n' ' ')" "" \
     "session ids are unique across three worker processes"
-is "$(grep -Evc '^[0-9a-f]{7,12}$' <<<"$all")" 0 "session ids are 7 to 12 hex digits"
+is "$(grep -Evc '^[0-9a-v]{12}$' <<<"$all")" 0 "session ids are 12 base32hex digits"
+# An id is (generation << 36 | counter) xor the daemon's key, 5 bits a
+# digit: the first session of each worker (counter 0) keeps the last 7
+# digits and changes in the first 5, by construction, not by chance.
+id1=$(head -n 1 <<<"$all") id2=$(tail -n 2 <<<"$all" | head -n 1) id3=$(tail -n 1 <<<"$all")
+is "${id2:5} ${id3:5}" "${id1:5} ${id1:5}" \
+    "first sessions of three workers: the same last 7 digits (counter 0, one key per daemon)"
+is "$(printf '%s\n' "${id1:0:5}" "${id2:0:5}" "${id3:0:5}" | sort -u | wc -l)" 3 \
+    "first sessions of three workers: three different generation digits"
+
+# The daemon started again draws another key: its first id is not the
+# first daemon's first id (same generation 0 and counter 0).
+stop_milter
+start_milter "$CONF"
+mt ids4 <<'EOF'
+local c = session()
+check(mt.mailfrom(c, "<a@other.example>"), "mail")
+rcpt(c, "w", "<ids4@example.org>")
+mt.disconnect(c)
+EOF
+id4=$(ids_now | tail -n 1)
+diag "first id of the first daemon: $id1, of the second: $id4"
+ok "a second daemon's ids differ from the first's (another key)" \
+    test -n "$id4" -a "$id4" != "$id1"
 
 stop_milter
 done_testing
