@@ -20,7 +20,10 @@
  * connectors are read: each key looks at its own labels only (one probe per
  * label, each key resolved once), so loading is O(keys x labels) and a
  * lookup is a walk of the labels of the asked key, whatever the number of
- * connectors.
+ * connectors. Then routes: Postfix asks a smart host's policy by its next
+ * hop only, so each smart-host key also gets the resolved policy of every
+ * recipient domain of its connector (O(domains x smart hosts) per
+ * connector), or the file is refused the same way.
  *
  * Must not: accept anything it does not understand (every problem is an
  * error "FILE:LINE: message"); log or exit; depend on the locale; make a
