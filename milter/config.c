@@ -222,13 +222,14 @@ bool config_add_domain(struct loader *ld, const config_setting_t *s,
         !strlist_push(list, norm))
         return config_no_memory(ld, s);
     if (other)
-        return config_fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already listed"
-                    " by %s connector \"%s\" (line %d)",
-                    ld->inbound ? "inbound" : "outbound", config_conn_name(ld, ld->id),
-                    ld->key, norm, ld->inbound ? "inbound" : "outbound",
-                    config_conn_name(ld, other_id),
-                    ld->inbound ? ld->cfg->inbound[other_id].line
-                                : ld->cfg->outbound[other_id].line);
+        return config_fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already"
+                           " listed by %s connector \"%s\" (line %d)",
+                           ld->inbound ? "inbound" : "outbound",
+                           config_conn_name(ld, ld->id), ld->key, norm,
+                           ld->inbound ? "inbound" : "outbound",
+                           config_conn_name(ld, other_id),
+                           ld->inbound ? ld->cfg->inbound[other_id].line
+                                       : ld->cfg->outbound[other_id].line);
     return true;
 }
 
@@ -408,7 +409,7 @@ static bool check_unknown(struct loader *ld, const config_setting_t *group,
         const char *name = config_setting_name(s);
         if (find_key(keys, name) == NULL)
             return config_fail(ld, s, "unknown setting \"%s\"%s", name,
-                        misplaced_hint(keys, name));
+                               misplaced_hint(keys, name));
     }
     return true;
 }
@@ -434,7 +435,7 @@ static bool string_ok(struct loader *ld, const config_setting_t *s,
         return config_fail(ld, s, "%s: must not be empty", ld->key);
     if (syntax_has_control(text))
         return config_fail(ld, s, "%s: contains a control character"
-                    " (line break, tab, ...)", ld->key);
+                           " (line break, tab, ...)", ld->key);
     return true;
 }
 
@@ -458,7 +459,7 @@ static bool load_list(struct loader *ld, const struct key *k,
 
     if (n == 0)
         return config_fail(ld, s, "%s: must not be empty (remove the setting"
-                    " instead)", k->name);
+                           " instead)", k->name);
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         const char *text;
@@ -495,7 +496,7 @@ static bool load_value(struct loader *ld, const struct key *k,
         num = config_setting_get_int64(s);
         if (num < 0 || num > k->max)
             return config_fail(ld, s, "%s: %lld is not in the range 0 to %d",
-                        k->name, num, k->max);
+                               k->name, num, k->max);
         *(int *)field = (int)num;
         return true;
     case KEY_LIST:
@@ -540,7 +541,7 @@ static bool load_group(struct loader *ld, const config_setting_t *group,
         ld->key = k->name;
         if (s == NULL && k->required)
             return config_fail(ld, group, "missing required setting \"%s\"",
-                        k->name);
+                               k->name);
         if (s == NULL ? !load_default(ld, k, field)
                       : !load_value(ld, k, s, field))
             return false;
@@ -578,8 +579,8 @@ static bool check_names(struct loader *ld, const char *direction,
     for (size_t i = 1; i < n; i++)
         if (syntax_casecmp(names[i - 1].name, names[i].name) == 0)
             return config_fail(ld, names[i].group, "duplicate %s connector name"
-                        " \"%s\" (also at line %u)", direction, names[i].name,
-                        config_setting_source_line(names[i - 1].group));
+                               " \"%s\" (also at line %u)", direction, names[i].name,
+                               config_setting_source_line(names[i - 1].group));
     return true;
 }
 
@@ -614,13 +615,13 @@ static bool inbound_check(struct loader *ld, const config_setting_t *group,
     if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
         c->cert_names.count == 0)
         return config_fail(ld, group, "inbound connector \"%s\" matches nothing: set"
-                    " sender_domains, sender_ips or"
-                    " tls_sender_certificate_names%s", c->name,
-                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
-                    " restricts a connector that matches)" : "");
+                           " sender_domains, sender_ips or"
+                           " tls_sender_certificate_names%s", c->name,
+                           c->cert_issuers.count > 0 ? " (certificate_issuers only"
+                           " restricts a connector that matches)" : "");
     if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
         return config_fail(ld, s, "%s contradicts require_tls = false",
-                    config_setting_name(s));
+                           config_setting_name(s));
     return true;
 }
 
@@ -678,7 +679,7 @@ static bool load_connectors(struct loader *ld, const config_setting_t *list,
         ld->id = (uint32_t)i;
         if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
             ok = config_fail(ld, g, "%s connectors must be groups"
-                      " { name = \"...\"; ... }", d->name);
+                             " { name = \"...\"; ... }", d->name);
         } else {
             *(int *)(c + d->line_offset) = (int)config_setting_source_line(g);
             ok = load_group(ld, g, d->keys, c) && d->check(ld, g, c);
@@ -724,7 +725,7 @@ static bool top_check(struct loader *ld, const config_setting_t *root)
 
     if (cfg->policy_socket != NULL && strcmp(cfg->policy_socket, cfg->socket) == 0)
         return config_fail(ld, config_setting_get_member(root, "policy_socket"),
-                    "policy_socket must differ from socket");
+                           "policy_socket must differ from socket");
     return true;
 }
 
