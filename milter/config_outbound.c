@@ -457,8 +457,10 @@ static bool route(struct loader *ld, const config_setting_t *list)
     char key[ADDR_DOMAIN_MAX + 16];
     bool ok = true;
 
-    resolved = malloc((count + 1) * sizeof *resolved);
-    via = malloc((count + 1) * sizeof *via);
+    if (count == 0)
+        return true;                /* no outbound keys, nothing routed */
+    resolved = malloc(count * sizeof *resolved);
+    via = malloc(count * sizeof *via);
     if (resolved == NULL || via == NULL) {
         free(resolved);
         free(via);
