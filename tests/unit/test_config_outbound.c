@@ -201,6 +201,37 @@ static void test_route_strictest(void **state)
 }
 
 /*
+ * Routes do not chain: "y" sends x.s.example (under "s"'s domain-validation
+ * pattern) to the next hop hop.example, and "r" routes its recipient domain
+ * hop.example through [h2.example], which "t" lists with another name. Mail
+ * to hop.example is no mail to x.s.example, so [h2.example] gets hop.example's
+ * own policy (encrypt), not what y's route put on the next hop hop.example:
+ * the file loads, whatever the order of y and r.
+ */
+static void test_route_not_transitive(void **state)
+{
+    struct config *cfg = load_ok(
+        "outbound = (\n"
+        "  { name = \"s\"; recipient_domains = [ \"*.s.example\" ];\n"
+        "    tls_settings = \"domain-validation\"; tls_domain = \"mx.s.example\"; },\n"
+        "  { name = \"y\"; recipient_domains = [ \"x.s.example\" ];\n"
+        "    smart_hosts = [ \"hop.example\" ]; },\n"
+        "  { name = \"r\"; recipient_domains = [ \"hop.example\" ];\n"
+        "    smart_hosts = [ \"[h2.example]\" ]; },\n"
+        "  { name = \"t\"; recipient_domains = [ \"t.example\" ];\n"
+        "    tls_settings = \"domain-validation\"; tls_domain = \"mx.t.example\";\n"
+        "    smart_hosts = [ \"[h2.example]\" ]; }\n);\n");
+
+    (void)state;
+    check_str("next hop hop.example level",
+              cfg->outbound[policy_of(cfg, "hop.example")->level_id].name, "s");
+    check_str("[h2.example] level",
+              cfg->outbound[policy_of(cfg, "[h2.example]")->level_id].name, "t");
+    config_free(cfg);
+}
+
+
+/*
  * Many outbound connectors sharing one smart host, each with a pattern and
  * a name below it: every key merged, in one pass (not one per pair).
  */
@@ -238,6 +269,7 @@ static void test_many_outbound(void **state)
 
 static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_route_strictest),
+    cmocka_unit_test(test_route_not_transitive),
     cmocka_unit_test(test_many_outbound),
 };
 
