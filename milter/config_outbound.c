@@ -414,16 +414,15 @@ static bool no_strictest_route(struct loader *ld, const config_setting_t *list,
     const struct config *cfg = ld->cfg;
     const config_setting_t *route = covering_element(list, c, d);
     char rd[300], rh[300], pd[300], ph[300];
-    int ld_line, lh_line;
+    int domain_line, hop_line;
 
     describe(route, rd, sizeof rd);
     describe(covering_element(list, c, hop), rh, sizeof rh);
-    ld_line = place(list, domain_level, d, pd, sizeof pd);
-    lh_line = via->conn == NO_ROUTE
-                  ? place(list, hop_level, hop, ph, sizeof ph)
-                  : place(list, hop_level,
-                          cfg->outbound[via->conn].recipient_domains.items[via->domain],
-                          ph, sizeof ph);
+    domain_line = place(list, domain_level, d, pd, sizeof pd);
+    /* hop_level covers hop, or the domain whose route brought it there. */
+    hop_line = place(list, hop_level, via->conn == NO_ROUTE ? hop :
+                     cfg->outbound[via->conn].recipient_domains.items[via->domain],
+                     ph, sizeof ph);
     return config_fail(ld, route, "outbound connector \"%s\" sends mail for %s"
                        " through %s, and Postfix looks the TLS policy up by that"
                        " next hop (\"%s\") only, so it must hold the policy of"
@@ -433,9 +432,9 @@ static bool no_strictest_route(struct loader *ld, const config_setting_t *list,
                        " strictest of both; use one tls_domain or route these"
                        " domains through different smart hosts",
                        config_conn_name(ld, c), rd, rh, hop,
-                       config_conn_name(ld, domain_level), ld_line, pd,
+                       config_conn_name(ld, domain_level), domain_line, pd,
                        cfg->outbound[domain_level].tls_domain,
-                       config_conn_name(ld, hop_level), lh_line, ph,
+                       config_conn_name(ld, hop_level), hop_line, ph,
                        cfg->outbound[hop_level].tls_domain);
 }
 
