@@ -67,10 +67,8 @@ bool config_vfail(struct loader *ld, const config_setting_t *s,
     return false;
 }
 
-/* config_vfail with arguments; returns false. */
-static bool fail(struct loader *ld, const config_setting_t *s,
-                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(struct loader *ld, const config_setting_t *s,
+/* config_vfail with arguments; returns false (see config_internal.h). */
+bool config_fail(struct loader *ld, const config_setting_t *s,
                  const char *fmt, ...)
 {
     va_list ap;
@@ -82,19 +80,19 @@ static bool fail(struct loader *ld, const config_setting_t *s,
 }
 
 /* The usual "key: "value": why" error. */
-static bool bad_value(struct loader *ld, const config_setting_t *s,
+bool config_bad_value(struct loader *ld, const config_setting_t *s,
                       const char *text, const char *why)
 {
-    return fail(ld, s, "%s: \"%.200s\": %s", ld->key, text, why);
+    return config_fail(ld, s, "%s: \"%.200s\": %s", ld->key, text, why);
 }
 
-static bool no_memory(struct loader *ld, const config_setting_t *s)
+bool config_no_memory(struct loader *ld, const config_setting_t *s)
 {
-    return fail(ld, s, "out of memory");
+    return config_fail(ld, s, "out of memory");
 }
 
 /* Name of connector id of the direction being read. */
-static const char *conn_name(const struct loader *ld, uint32_t id)
+const char *config_conn_name(const struct loader *ld, uint32_t id)
 {
     const char *name = ld->inbound ? ld->cfg->inbound[id].name
                                    : ld->cfg->outbound[id].name;
@@ -128,13 +126,13 @@ static void strlist_free(struct strlist *list)
 }
 
 /* strdup into a char * field, replacing nothing (fields start NULL). */
-static bool store_string(struct loader *ld, const config_setting_t *s,
+bool config_store_string(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     char **dst = field;
 
     if ((*dst = strdup(text)) == NULL)
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     return true;
 }
 
@@ -147,8 +145,8 @@ static bool parse_socket(struct loader *ld, const config_setting_t *s,
     char buf[1024];              /* a unix socket path is at most 107 bytes */
 
     if (!config_socket_canonical(text, buf, sizeof buf))
-        return bad_value(ld, s, text, "too long");
-    return store_string(ld, s, buf, field);
+        return config_bad_value(ld, s, text, "too long");
+    return config_store_string(ld, s, buf, field);
 }
 
 /* An octal permission string. */
@@ -157,7 +155,7 @@ static bool parse_mode(struct loader *ld, const config_setting_t *s,
 {
     const char *why;
 
-    return syntax_mode(text, field, &why) || bad_value(ld, s, text, why);
+    return syntax_mode(text, field, &why) || config_bad_value(ld, s, text, why);
 }
 
 /* A syslog facility name. */
@@ -166,7 +164,7 @@ static bool parse_facility(struct loader *ld, const config_setting_t *s,
 {
     const char *why;
 
-    return syntax_facility(text, field, &why) || bad_value(ld, s, text, why);
+    return syntax_facility(text, field, &why) || config_bad_value(ld, s, text, why);
 }
 
 /* A keyword of set words into *value; INHERIT keeps *value. */
@@ -177,7 +175,7 @@ bool config_parse_keyword(struct loader *ld, const config_setting_t *s,
     char why[200];
 
     if (text != INHERIT && !syntax_keyword(words, text, value, why, sizeof why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     return true;
 }
 
@@ -216,21 +214,22 @@ bool config_add_domain(struct loader *ld, const config_setting_t *s,
     uint32_t other_id = 0, ids[1];
 
     if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     /* Listed twice in this connector: harmless, kept once. */
     if (domain_table_get(table, norm, ids, 1) == 1 && ids[0] == ld->id)
         return true;
     if (!domain_table_add(table, norm, ld->id, &other, &other_id) ||
         !strlist_push(list, norm))
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     if (other)
-        return fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already listed"
-                    " by %s connector \"%s\" (line %d)",
-                    ld->inbound ? "inbound" : "outbound", conn_name(ld, ld->id),
-                    ld->key, norm, ld->inbound ? "inbound" : "outbound",
-                    conn_name(ld, other_id),
-                    ld->inbound ? ld->cfg->inbound[other_id].line
-                                : ld->cfg->outbound[other_id].line);
+        return config_fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already"
+                           " listed by %s connector \"%s\" (line %d)",
+                           ld->inbound ? "inbound" : "outbound",
+                           config_conn_name(ld, ld->id), ld->key, norm,
+                           ld->inbound ? "inbound" : "outbound",
+                           config_conn_name(ld, other_id),
+                           ld->inbound ? ld->cfg->inbound[other_id].line
+                                       : ld->cfg->outbound[other_id].line);
     return true;
 }
 
@@ -249,9 +248,9 @@ static bool parse_sender_ip(struct loader *ld, const config_setting_t *s,
     const char *why = "invalid address or prefix";
 
     if (!cidr_parse(text, &prefix, &why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     if (!cidr_table_add(ld->cfg->inbound_by_ip, &prefix, ld->id))
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     (*(size_t *)field)++;
     return true;
 }
@@ -266,12 +265,12 @@ static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
     uint32_t other_id;
 
     if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     /* Several partners may share a hosting provider's certificate. */
     if (!domain_table_add(ld->cfg->inbound_by_cert_name, norm, ld->id,
                           &other, &other_id) ||
         !strlist_push(field, norm))
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     return true;
 }
 
@@ -280,7 +279,7 @@ static bool parse_issuer(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     if (!strlist_push(field, text))
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     return true;
 }
 
@@ -292,9 +291,9 @@ static bool parse_exempt(struct loader *ld, const config_setting_t *s,
     const char *why = "not an address (local@domain)";
 
     if (!addr_normalize_address(text, norm, sizeof norm, &why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     if (!strlist_push(field, norm))
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     return true;
 }
 
@@ -316,13 +315,13 @@ static const struct key top_keys[] = {
       .dflt = "0660", .parse = parse_mode },
     { .name = "socket_group", .type = KEY_STRING,
       .offset = TOP(socket_group), .check = syntax_account,
-      .parse = store_string,
+      .parse = config_store_string,
       .line_offset = TOP(lines.socket_group) },
     { .name = "user", .type = KEY_STRING, .offset = TOP(user),
-      .check = syntax_account, .parse = store_string,
+      .check = syntax_account, .parse = config_store_string,
       .line_offset = TOP(lines.user) },
     { .name = "pidfile", .type = KEY_STRING, .offset = TOP(pidfile),
-      .check = syntax_abspath, .parse = store_string,
+      .check = syntax_abspath, .parse = config_store_string,
       .line_offset = TOP(lines.pidfile) },
     { .name = "syslog_facility", .type = KEY_STRING,
       .offset = TOP(syslog_facility), .dflt = "mail",
@@ -345,7 +344,7 @@ static const struct key top_keys[] = {
 static const struct key inbound_keys[] = {
     /* First: messages about the other keys name the connector. */
     { .name = "name", .type = KEY_STRING, .offset = IN(name),
-      .check = syntax_connector_name, .parse = store_string,
+      .check = syntax_connector_name, .parse = config_store_string,
       .required = true },
     { .name = "sender_domains", .type = KEY_LIST,
       .offset = IN(sender_domains), .parse = parse_sender_domain },
@@ -370,7 +369,7 @@ static const struct key inbound_keys[] = {
     { .name = "exempt_recipients", .type = KEY_LIST,
       .offset = IN(exempt_recipients), .parse = parse_exempt },
     { .name = "reject_text", .type = KEY_STRING, .offset = IN(reject_text),
-      .check = syntax_reject_text, .parse = store_string },
+      .check = syntax_reject_text, .parse = config_store_string },
     { .name = NULL },
 };
 
@@ -409,8 +408,8 @@ static bool check_unknown(struct loader *ld, const config_setting_t *group,
         const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
         const char *name = config_setting_name(s);
         if (find_key(keys, name) == NULL)
-            return fail(ld, s, "unknown setting \"%s\"%s", name,
-                        misplaced_hint(keys, name));
+            return config_fail(ld, s, "unknown setting \"%s\"%s", name,
+                               misplaced_hint(keys, name));
     }
     return true;
 }
@@ -433,10 +432,10 @@ static bool string_ok(struct loader *ld, const config_setting_t *s,
                       const char *text)
 {
     if (text[0] == '\0')
-        return fail(ld, s, "%s: must not be empty", ld->key);
+        return config_fail(ld, s, "%s: must not be empty", ld->key);
     if (syntax_has_control(text))
-        return fail(ld, s, "%s: contains a control character"
-                    " (line break, tab, ...)", ld->key);
+        return config_fail(ld, s, "%s: contains a control character"
+                           " (line break, tab, ...)", ld->key);
     return true;
 }
 
@@ -448,7 +447,7 @@ static bool parse_text(struct loader *ld, const struct key *k,
     const char *why;
 
     if (k->check != NULL && !k->check(text, &why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     return k->parse(ld, s, text, field);
 }
 
@@ -459,13 +458,13 @@ static bool load_list(struct loader *ld, const struct key *k,
     int n = config_setting_length(s);
 
     if (n == 0)
-        return fail(ld, s, "%s: must not be empty (remove the setting"
-                    " instead)", k->name);
+        return config_fail(ld, s, "%s: must not be empty (remove the setting"
+                           " instead)", k->name);
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         const char *text;
         if (config_setting_type(e) != CONFIG_TYPE_STRING)
-            return fail(ld, e, "%s %s", k->name, type_text(KEY_LIST));
+            return config_fail(ld, e, "%s %s", k->name, type_text(KEY_LIST));
         text = config_setting_get_string(e);
         if (!string_ok(ld, e, text) || !parse_text(ld, k, e, text, field))
             return false;
@@ -496,8 +495,8 @@ static bool load_value(struct loader *ld, const struct key *k,
             break;
         num = config_setting_get_int64(s);
         if (num < 0 || num > k->max)
-            return fail(ld, s, "%s: %lld is not in the range 0 to %d",
-                        k->name, num, k->max);
+            return config_fail(ld, s, "%s: %lld is not in the range 0 to %d",
+                               k->name, num, k->max);
         *(int *)field = (int)num;
         return true;
     case KEY_LIST:
@@ -509,7 +508,7 @@ static bool load_value(struct loader *ld, const struct key *k,
             break;
         return k->groups(ld, s);
     }
-    return fail(ld, s, "%s %s", k->name, type_text(k->type));
+    return config_fail(ld, s, "%s %s", k->name, type_text(k->type));
 }
 
 /* The default of key k (none: the field stays zero, NULL or empty). */
@@ -541,8 +540,8 @@ static bool load_group(struct loader *ld, const config_setting_t *group,
         void *field = (char *)obj + k->offset;
         ld->key = k->name;
         if (s == NULL && k->required)
-            return fail(ld, group, "missing required setting \"%s\"",
-                        k->name);
+            return config_fail(ld, group, "missing required setting \"%s\"",
+                               k->name);
         if (s == NULL ? !load_default(ld, k, field)
                       : !load_value(ld, k, s, field))
             return false;
@@ -579,9 +578,9 @@ static bool check_names(struct loader *ld, const char *direction,
     qsort(names, n, sizeof *names, named_cmp);
     for (size_t i = 1; i < n; i++)
         if (syntax_casecmp(names[i - 1].name, names[i].name) == 0)
-            return fail(ld, names[i].group, "duplicate %s connector name"
-                        " \"%s\" (also at line %u)", direction, names[i].name,
-                        config_setting_source_line(names[i - 1].group));
+            return config_fail(ld, names[i].group, "duplicate %s connector name"
+                               " \"%s\" (also at line %u)", direction, names[i].name,
+                               config_setting_source_line(names[i - 1].group));
     return true;
 }
 
@@ -615,14 +614,14 @@ static bool inbound_check(struct loader *ld, const config_setting_t *group,
      */
     if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
         c->cert_names.count == 0)
-        return fail(ld, group, "inbound connector \"%s\" matches nothing: set"
-                    " sender_domains, sender_ips or"
-                    " tls_sender_certificate_names%s", c->name,
-                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
-                    " restricts a connector that matches)" : "");
+        return config_fail(ld, group, "inbound connector \"%s\" matches nothing: set"
+                           " sender_domains, sender_ips or"
+                           " tls_sender_certificate_names%s", c->name,
+                           c->cert_issuers.count > 0 ? " (certificate_issuers only"
+                           " restricts a connector that matches)" : "");
     if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
-        return fail(ld, s, "%s contradicts require_tls = false",
-                    config_setting_name(s));
+        return config_fail(ld, s, "%s contradicts require_tls = false",
+                           config_setting_name(s));
     return true;
 }
 
@@ -634,12 +633,12 @@ static void *alloc_connectors(struct loader *ld, const config_setting_t *list,
     void *array;
 
     if (n > MAX_CONNECTORS) {
-        fail(ld, list, "%s: more than %u connectors", ld->key, MAX_CONNECTORS);
+        config_fail(ld, list, "%s: more than %u connectors", ld->key, MAX_CONNECTORS);
         return NULL;
     }
     /* One spare element so that an empty list is not a failure. */
     if ((array = calloc(n + 1, size)) == NULL) {
-        no_memory(ld, list);
+        config_no_memory(ld, list);
         return NULL;
     }
     *count = n;
@@ -673,14 +672,14 @@ static bool load_connectors(struct loader *ld, const config_setting_t *list,
     bool ok = true;
 
     if (names == NULL)
-        return no_memory(ld, list);
+        return config_no_memory(ld, list);
     for (size_t i = 0; ok && i < n; i++) {
         char *c = array + i * d->size;
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         ld->id = (uint32_t)i;
         if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-            ok = fail(ld, g, "%s connectors must be groups"
-                      " { name = \"...\"; ... }", d->name);
+            ok = config_fail(ld, g, "%s connectors must be groups"
+                             " { name = \"...\"; ... }", d->name);
         } else {
             *(int *)(c + d->line_offset) = (int)config_setting_source_line(g);
             ok = load_group(ld, g, d->keys, c) && d->check(ld, g, c);
@@ -725,8 +724,8 @@ static bool top_check(struct loader *ld, const config_setting_t *root)
     const struct config *cfg = ld->cfg;
 
     if (cfg->policy_socket != NULL && strcmp(cfg->policy_socket, cfg->socket) == 0)
-        return fail(ld, config_setting_get_member(root, "policy_socket"),
-                    "policy_socket must differ from socket");
+        return config_fail(ld, config_setting_get_member(root, "policy_socket"),
+                           "policy_socket must differ from socket");
     return true;
 }
 

@@ -60,6 +60,20 @@ bool config_vfail(struct loader *ld, const config_setting_t *s,
                   const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* config_vfail with arguments; returns false. */
+bool config_fail(struct loader *ld, const config_setting_t *s,
+                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The usual "key: "value": why" error; returns false. */
+bool config_bad_value(struct loader *ld, const config_setting_t *s,
+                      const char *text, const char *why);
+/* "out of memory" at s; returns false. */
+bool config_no_memory(struct loader *ld, const config_setting_t *s);
+/* Name of connector id of the direction being read (ld->inbound). */
+const char *config_conn_name(const struct loader *ld, uint32_t id);
+/* strdup text into a char * field (a value_fn; fields start NULL). */
+bool config_store_string(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field);
+
 /* A domain pattern of this connector; the same pattern in two is an error. */
 bool config_add_domain(struct loader *ld, const config_setting_t *s,
                        const char *text, struct strlist *list,

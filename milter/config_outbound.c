@@ -20,7 +20,10 @@
  * connectors are read: each key looks at its own labels only (one probe per
  * label, each key resolved once), so loading is O(keys x labels) and a
  * lookup is a walk of the labels of the asked key, whatever the number of
- * connectors.
+ * connectors. Then routes: Postfix asks a smart host's policy by its next
+ * hop only, so each smart-host key also gets the resolved policy of every
+ * recipient domain of its connector (O(domains x smart hosts) per
+ * connector), or the file is refused the same way.
  *
  * Must not: accept anything it does not understand (every problem is an
  * error "FILE:LINE: message"); log or exit; depend on the locale; make a
@@ -29,7 +32,6 @@
  * Thread safety: like config.c, all state is in the caller's loader and
  * the snapshot being built; nothing is shared between loads.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,52 +41,6 @@
 #include "config_internal.h"
 #include "config_syntax.h"
 #include "domain_table.h"
-
-/* ---- Errors ---- */
-
-/* config_vfail with arguments; returns false. */
-static bool fail(struct loader *ld, const config_setting_t *s,
-                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(struct loader *ld, const config_setting_t *s,
-                 const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    config_vfail(ld, s, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
-/* The usual "key: "value": why" error. */
-static bool bad_value(struct loader *ld, const config_setting_t *s,
-                      const char *text, const char *why)
-{
-    return fail(ld, s, "%s: \"%.200s\": %s", ld->key, text, why);
-}
-
-static bool no_memory(struct loader *ld, const config_setting_t *s)
-{
-    return fail(ld, s, "out of memory");
-}
-
-/* Name of outbound connector id. */
-static const char *conn_name(const struct loader *ld, uint32_t id)
-{
-    const char *name = ld->cfg->outbound[id].name;
-    return name != NULL ? name : "(unnamed)";
-}
-
-/* strdup into a char * field, replacing nothing (fields start NULL). */
-static bool store_string(struct loader *ld, const config_setting_t *s,
-                         const char *text, void *field)
-{
-    char **dst = field;
-
-    if ((*dst = strdup(text)) == NULL)
-        return no_memory(ld, s);
-    return true;
-}
 
 /* ---- Value parsers ---- */
 
@@ -115,8 +71,8 @@ static bool parse_tls_domain(struct loader *ld, const config_setting_t *s,
     const char *why = "invalid domain";
 
     if (!addr_normalize_domain(text, strlen(text), norm, sizeof norm, &why))
-        return bad_value(ld, s, text, why);
-    return store_string(ld, s, norm, field);
+        return config_bad_value(ld, s, text, why);
+    return config_store_string(ld, s, norm, field);
 }
 
 /* One smart host; field is the outbound connector. */
@@ -130,16 +86,16 @@ static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
     size_t n = c->smart_host_count;
 
     if (!syntax_smart_host(text, &h, host, sizeof host, &why))
-        return bad_value(ld, s, text, why);
+        return config_bad_value(ld, s, text, why);
     if (n == 0 || (n & (n - 1)) == 0) {
         struct smart_host *hosts =
             realloc(c->smart_hosts, (n == 0 ? 1 : 2 * n) * sizeof *hosts);
         if (hosts == NULL)
-            return no_memory(ld, s);
+            return config_no_memory(ld, s);
         c->smart_hosts = hosts;
     }
     if ((h.host = strdup(host)) == NULL)
-        return no_memory(ld, s);
+        return config_no_memory(ld, s);
     c->smart_hosts[n] = h;
     c->smart_host_count = n + 1;
     return true;
@@ -150,7 +106,7 @@ static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
 #define OUT(f) offsetof(struct outbound_connector, f)
 const struct key config_outbound_keys[] = {
     { .name = "name", .type = KEY_STRING, .offset = OUT(name),
-      .check = syntax_connector_name, .parse = store_string,
+      .check = syntax_connector_name, .parse = config_store_string,
       .required = true },
     { .name = "recipient_domains", .type = KEY_LIST,
       .offset = OUT(recipient_domains), .parse = parse_recipient_domain,
@@ -183,10 +139,10 @@ bool config_outbound_check(struct loader *ld, const config_setting_t *group,
     bool dv = c->tls_settings == TLS_SETTINGS_DOMAIN_VALIDATION;
 
     if (dv && c->tls_domain == NULL)
-        return fail(ld, config_setting_get_member(group, "tls_settings"),
+        return config_fail(ld, config_setting_get_member(group, "tls_settings"),
                     "tls_settings = \"domain-validation\" needs tls_domain");
     if (!dv && c->tls_domain != NULL)
-        return fail(ld, config_setting_get_member(group, "tls_domain"),
+        return config_fail(ld, config_setting_get_member(group, "tls_domain"),
                     "tls_domain only applies to tls_settings ="
                     " \"domain-validation\"");
     return true;
@@ -331,13 +287,13 @@ static bool no_strictest(struct loader *ld, const config_setting_t *list,
     eb = covering_element(list, b, key);
     describe(ea, da, sizeof da);
     describe(eb, db, sizeof db);
-    return fail(ld, eb, "outbound connector \"%s\" (%s, tls_domain \"%s\") and"
+    return config_fail(ld, eb, "outbound connector \"%s\" (%s, tls_domain \"%s\") and"
                 " outbound connector \"%s\" (line %u, %s, tls_domain \"%s\")"
                 " both cover the TLS policy key \"%s\" with different"
                 " domain-validation names: no policy is the strictest of both;"
                 " use one tls_domain or keys that do not overlap",
-                conn_name(ld, b), db, cb->tls_domain ? cb->tls_domain : "",
-                conn_name(ld, a), config_setting_source_line(ea), da,
+                config_conn_name(ld, b), db, cb->tls_domain ? cb->tls_domain : "",
+                config_conn_name(ld, a), config_setting_source_line(ea), da,
                 ca->tls_domain ? ca->tls_domain : "", key);
 }
 
@@ -360,13 +316,13 @@ static bool add_key(struct loader *ld, const config_setting_t *list,
     if (n == 0 || (n & (n - 1)) == 0) {
         size_t cap = n == 0 ? 1 : 2 * (size_t)n;   /* grows by doubling */
         if ((p = realloc(cfg->outbound_policy, cap * sizeof *p)) == NULL)
-            return no_memory(ld, list);
+            return config_no_memory(ld, list);
         cfg->outbound_policy = p;
     }
     one.flags = smart_host ? OUTBOUND_POLICY_SMART_HOST : 0;
     cfg->outbound_policy[n] = one;
     if (!domain_table_add(cfg->outbound_by_nexthop, key, n, NULL, NULL))
-        return no_memory(ld, list);
+        return config_no_memory(ld, list);
     cfg->outbound_policy_count = n + 1;
     return true;
 }
@@ -421,8 +377,127 @@ static bool host_key(struct loader *ld, const config_setting_t *list,
     size_t n = config_nexthop_key(h, key, keysz);
 
     if (n == 0 || n >= keysz)
-        return fail(ld, list, "smart host \"%.200s\": too long", h->host);
+        return config_fail(ld, list, "smart host \"%.200s\": too long", h->host);
     return true;
+}
+
+/* "recipient_domains "x"" (or whatever element of connector id covers key)
+ * into out; returns the line of that element. */
+static int place(const config_setting_t *list, uint32_t id, const char *key,
+                 char *out, size_t outsz)
+{
+    const config_setting_t *e = covering_element(list, id, key);
+
+    describe(e, out, outsz);
+    return config_setting_source_line(e);
+}
+
+/* Where the tls_domain of a smart-host key's policy came from: the route
+ * (connector, recipient domain) that brought it; conn NO_ROUTE if the key's
+ * own connectors did. */
+struct route_origin {
+    uint32_t conn;
+    uint32_t domain;
+};
+#define NO_ROUTE UINT32_MAX
+
+/*
+ * Refuse: connector c routes its recipient domain d through the smart host
+ * of key hop, and the policy of d (domain_level's tls_domain) and that of
+ * the next hop (hop_level's, brought by via) need different names.
+ */
+static bool no_strictest_route(struct loader *ld, const config_setting_t *list,
+                               uint32_t c, const char *d, const char *hop,
+                               uint32_t domain_level, uint32_t hop_level,
+                               const struct route_origin *via)
+{
+    const struct config *cfg = ld->cfg;
+    const config_setting_t *route = covering_element(list, c, d);
+    char rd[300], rh[300], pd[300], ph[300];
+    int domain_line, hop_line;
+
+    describe(route, rd, sizeof rd);
+    describe(covering_element(list, c, hop), rh, sizeof rh);
+    domain_line = place(list, domain_level, d, pd, sizeof pd);
+    /* hop_level covers hop, or the domain whose route brought it there. */
+    hop_line = place(list, hop_level, via->conn == NO_ROUTE ? hop :
+                     cfg->outbound[via->conn].recipient_domains.items[via->domain],
+                     ph, sizeof ph);
+    return config_fail(ld, route, "outbound connector \"%s\" sends mail for %s"
+                       " through %s, and Postfix looks the TLS policy up by that"
+                       " next hop (\"%s\") only, so it must hold the policy of"
+                       " both: outbound connector \"%s\" (line %d, %s) needs"
+                       " tls_domain \"%s\", outbound connector \"%s\" (line %d,"
+                       " %s) needs tls_domain \"%s\": no policy is the"
+                       " strictest of both; use one tls_domain or route these"
+                       " domains through different smart hosts",
+                       config_conn_name(ld, c), rd, rh, hop,
+                       config_conn_name(ld, domain_level), domain_line, pd,
+                       cfg->outbound[domain_level].tls_domain,
+                       config_conn_name(ld, hop_level), hop_line, ph,
+                       cfg->outbound[hop_level].tls_domain);
+}
+
+/*
+ * Mail to connector i's recipient domains leaves through i's smart hosts
+ * (the transport map), and Postfix then looks the TLS policy up by that
+ * next hop only, never by the recipient domain. So each smart-host key also
+ * gets the resolved policy of every recipient domain routed to it: the next
+ * hop is never weaker than a connector covering a recipient sent through
+ * it. Reads the policies as resolve() left them (a copy), so the result
+ * does not depend on the order of connectors.
+ */
+static bool route(struct loader *ld, const config_setting_t *list)
+{
+    struct config *cfg = ld->cfg;
+    size_t count = cfg->outbound_policy_count;
+    struct outbound_policy *resolved;
+    struct route_origin *via;
+    char key[ADDR_DOMAIN_MAX + 16];
+    bool ok = true;
+
+    if (count == 0)
+        return true;                /* no outbound keys, nothing routed */
+    resolved = malloc(count * sizeof *resolved);
+    via = malloc(count * sizeof *via);
+    if (resolved == NULL || via == NULL) {
+        free(resolved);
+        free(via);
+        return config_no_memory(ld, list);
+    }
+    memcpy(resolved, cfg->outbound_policy, count * sizeof *resolved);
+    for (size_t n = 0; n < count; n++)
+        via[n].conn = NO_ROUTE;
+    for (uint32_t i = 0; ok && i < cfg->outbound_count; i++) {
+        const struct outbound_connector *c = &cfg->outbound[i];
+        for (size_t k = 0; ok && k < c->smart_host_count; k++) {
+            struct outbound_policy *p;
+            uint32_t hn, dn, before;
+
+            if (!host_key(ld, list, &c->smart_hosts[k], key, sizeof key))
+                ok = false;
+            else if (domain_table_get(cfg->outbound_by_nexthop, key, &hn, 1) != 1)
+                continue;
+            for (size_t d = 0; ok && d < c->recipient_domains.count; d++) {
+                const char *dom = c->recipient_domains.items[d];
+                if (domain_table_get(cfg->outbound_by_nexthop, dom, &dn, 1) != 1)
+                    continue;
+                p = &cfg->outbound_policy[hn];
+                before = p->level_id;
+                if (!config_outbound_policy_merge(cfg, p, &resolved[dn])) {
+                    ok = no_strictest_route(ld, list, i, dom, key,
+                                            resolved[dn].level_id, p->level_id,
+                                            &via[hn]);
+                } else if (p->level_id != before) {
+                    via[hn].conn = i;
+                    via[hn].domain = (uint32_t)d;
+                }
+            }
+        }
+    }
+    free(resolved);
+    free(via);
+    return ok;
 }
 
 /* The policies of every key, after all outbound connectors are read. */
@@ -454,5 +529,5 @@ bool config_outbound_finish(struct loader *ld, const config_setting_t *list)
                 return false;
         }
     }
-    return true;
+    return route(ld, list);
 }

@@ -23,7 +23,8 @@
  * The transport map answers routing, not security: the most specific
  * connector's smart hosts, as it always was (a pattern below another may
  * route elsewhere); the TLS policy of whatever next hop it names is the
- * tlspolicy map's. Postfix sends socketmap keys unfolded, and for
+ * tlspolicy map's, which at load time got the policy of every recipient
+ * domain routed through that next hop (Postfix asks no other key then). Postfix sends socketmap keys unfolded, and for
  * transport_maps only the full address and "*" (a socketmap is a pattern
  * table, which trivial-rewrite does not ask for domains), so keys are
  * folded and addresses are answered by their domain here.

@@ -289,66 +289,6 @@ static const struct error_case error_cases[] = {
     { "smart host bad name",
       "outbound = ( { " OUT_OK "\n smart_hosts = [ \"[mx!.q.example]\" ]; } );\n",
       2, "invalid character" },
-    /* Keys two connectors cover with two tls_domain names: no strictest */
-    { "exact domain and smart host, two names",
-      "outbound = (\n"
-      "  { name = \"a\"; recipient_domains = [ \"fabrikam.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.fabrikam.example\"; },\n"
-      "  { name = \"b\"; recipient_domains = [ \"b.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.fabrikam.example\";\n"
-      "    smart_hosts = [ \"x.example\",\n"
-      "      \"Fabrikam.Example:25\" ]; }\n);\n", 7,
-      "outbound connector \"b\" (smart_hosts \"Fabrikam.Example:25\", tls_domain"
-      " \"mx2.fabrikam.example\") and outbound connector \"a\" (line 2,"
-      " recipient_domains \"fabrikam.example\", tls_domain"
-      " \"mx1.fabrikam.example\") both cover the TLS policy key"
-      " \"fabrikam.example\" with different domain-validation names: no policy"
-      " is the strictest of both" },
-    { "pattern and smart host under it, two names",
-      "outbound = (\n"
-      "  { name = \"a\"; recipient_domains = [ \"a.example\",\n"
-      "      \"*.fabrikam.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.fabrikam.example\"; },\n"
-      "  { name = \"b\"; recipient_domains = [ \"b.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.fabrikam.example\";\n"
-      "    smart_hosts = [ \"relay.fabrikam.example\" ]; }\n);\n", 7,
-      "outbound connector \"b\" (smart_hosts \"relay.fabrikam.example\", tls_domain"
-      " \"mx2.fabrikam.example\") and outbound connector \"a\" (line 3,"
-      " recipient_domains \"*.fabrikam.example\", tls_domain"
-      " \"mx1.fabrikam.example\") both cover the TLS policy key"
-      " \"relay.fabrikam.example\"" },
-    { "pattern and pattern below it, two names",
-      "outbound = (\n"
-      "  { name = \"a\"; recipient_domains = [ \"*.a.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.a.example\"; },\n"
-      "  { name = \"b\"; recipient_domains = [ \"*.B.a.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.a.example\"; }\n);\n",
-      4, "outbound connector \"b\" (recipient_domains \"*.B.a.example\","
-      " tls_domain \"mx2.a.example\") and outbound connector \"a\" (line 2,"
-      " recipient_domains \"*.a.example\", tls_domain \"mx1.a.example\") both"
-      " cover the TLS policy key \"*.b.a.example\"" },
-    { "exact domain before the pattern above it, two names",
-      "outbound = (\n"
-      "  { name = \"a\"; recipient_domains = [ \"e.a.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.a.example\"; },\n"
-      "  { name = \"b\"; recipient_domains = [ \"*.a.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.a.example\"; }\n);\n",
-      4, "outbound connector \"b\" (recipient_domains \"*.a.example\","
-      " tls_domain \"mx2.a.example\") and outbound connector \"a\" (line 2,"
-      " recipient_domains \"e.a.example\", tls_domain \"mx1.a.example\") both"
-      " cover the TLS policy key \"e.a.example\"" },
-    { "[host] and [host]:25, two names",
-      "outbound = (\n"
-      "  { name = \"a\"; recipient_domains = [ \"a.example\" ];\n"
-      "    smart_hosts = [ \"[relay.example]\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx1.example\"; },\n"
-      "  { name = \"b\"; recipient_domains = [ \"b.example\" ];\n"
-      "    tls_settings = \"domain-validation\"; tls_domain = \"mx2.example\";\n"
-      "    smart_hosts = [ \"[Relay.Example.]:25\" ]; }\n);\n", 7,
-      "outbound connector \"b\" (smart_hosts \"[Relay.Example.]:25\", tls_domain"
-      " \"mx2.example\") and outbound connector \"a\" (line 3, smart_hosts"
-      " \"[relay.example]\", tls_domain \"mx1.example\") both cover the TLS"
-      " policy key \"[relay.example]\"" },
     { "duplicate recipient domain",
       "outbound = (\n  { name = \"a\"; recipient_domains = [ \"f.example\" ]; },\n"
       "  { name = \"b\"; recipient_domains = [ \"F.Example\" ]; }\n);\n", 3,
@@ -783,39 +723,6 @@ static void test_many_connectors(void **state)
     config_free(cfg);
 }
 
-/*
- * Many outbound connectors sharing one smart host, each with a pattern and
- * a name below it: every key merged, in one pass (not one per pair).
- */
-static void test_many_outbound(void **state)
-{
-    enum { N = 20000 };
-    size_t size = (size_t)N * 200 + 64, used = 0;
-    char *text = malloc(size);
-    struct config *cfg;
-    uint32_t n = 0;
-
-    (void)state;
-    assert_non_null(text);
-    used += (size_t)snprintf(text + used, size - used, "outbound = (\n");
-    for (int i = 0; i < N; i++)
-        used += (size_t)snprintf(text + used, size - used,
-                                 "%s{ name = \"o%d\"; recipient_domains = [ \"*.o%d.example\","
-                                 " \"x.o%d.example\" ]; smart_hosts = [ \"[hub.example]%s\" ];"
-                                 " min_tls_version = \"%s\"; }\n", i == 0 ? "" : ",", i, i,
-                                 i, i % 2 ? ":25" : "", i == N / 2 ? "TLSv1.3" : "TLSv1.2");
-    snprintf(text + used, size - used, ");\n");
-    cfg = load_ok(text);
-    free(text);
-    check_int("outbound_count", (long long)cfg->outbound_count, N);
-    check_int("hub key", (long long)domain_table_get(cfg->outbound_by_nexthop,
-                                                     "[hub.example]", &n, 1), 1);
-    check_int("hub floor from the one TLSv1.3 connector",
-              cfg->outbound_policy[n].version_id, N / 2);
-    check_int("keys", (long long)cfg->outbound_policy_count, 2 * N + 1);
-    config_free(cfg);
-}
-
 /* ---- Small public functions ---- */
 
 static void test_names(void **state)
@@ -987,7 +894,6 @@ static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_require_tls_false),
     cmocka_unit_test(test_shipped_config),
     cmocka_unit_test(test_many_connectors),
-    cmocka_unit_test(test_many_outbound),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_socket_valid),
     cmocka_unit_test(test_environment),
