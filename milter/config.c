@@ -43,6 +43,8 @@
 
 #define MAX_CIPHER_BITS 256
 #define MAX_CONNECTORS 1000000u
+/* More keys than any key table has (find_members aborts otherwise). */
+#define MAX_KEYS 32
 
 /* The INHERIT default (config_internal.h). */
 const char config_inherit[] = "(the top-level value)";
@@ -399,18 +401,30 @@ static const char *misplaced_hint(const struct key *keys, const char *name)
     return "";
 }
 
-/* Every member of group must be a key of the table. */
-static bool check_unknown(struct loader *ld, const config_setting_t *group,
-                          const struct key *keys)
+/*
+ * Every member of group must be a key of the table; set[i] receives the
+ * member for keys[i] (NULL: not written). One pass over the members: asking
+ * libconfig for each key by name would compare every key with every member.
+ */
+static bool find_members(struct loader *ld, const config_setting_t *group,
+                         const struct key *keys,
+                         const config_setting_t *set[MAX_KEYS])
 {
     int n = config_setting_length(group);
 
+    for (size_t k = 0; k < MAX_KEYS; k++)
+        set[k] = NULL;
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
         const char *name = config_setting_name(s);
-        if (find_key(keys, name) == NULL)
+        const struct key *k = find_key(keys, name);
+        if (k == NULL)
             return fail(ld, s, "unknown setting \"%s\"%s", name,
                         misplaced_hint(keys, name));
+        if ((size_t)(k - keys) >= MAX_KEYS)
+            abort();             /* a key table outgrew MAX_KEYS */
+        /* libconfig refuses a name written twice in a group. */
+        set[k - keys] = s;
     }
     return true;
 }
@@ -534,10 +548,12 @@ static bool load_default(struct loader *ld, const struct key *k, void *field)
 static bool load_group(struct loader *ld, const config_setting_t *group,
                        const struct key *keys, void *obj)
 {
-    if (!check_unknown(ld, group, keys))
+    const config_setting_t *set[MAX_KEYS];
+
+    if (!find_members(ld, group, keys, set))
         return false;
     for (const struct key *k = keys; k->name != NULL; k++) {
-        const config_setting_t *s = config_setting_get_member(group, k->name);
+        const config_setting_t *s = set[k - keys];
         void *field = (char *)obj + k->offset;
         ld->key = k->name;
         if (s == NULL && k->required)
