@@ -214,16 +214,17 @@ bool config_add_domain(struct loader *ld, const config_setting_t *s,
 {
     char norm[ADDR_DOMAIN_MAX];
     const char *why = "invalid domain";
-    bool other = false;
-    uint32_t other_id = 0, ids[1];
+    bool other = false, again = false;
+    uint32_t other_id = 0;
 
     if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
         return bad_value(ld, s, text, why);
+    if (!domain_table_insert(table, norm, ld->id, &again, &other, &other_id))
+        return no_memory(ld, s);
     /* Listed twice in this connector: harmless, kept once. */
-    if (domain_table_get(table, norm, ids, 1) == 1 && ids[0] == ld->id)
+    if (again && !other)
         return true;
-    if (!domain_table_add(table, norm, ld->id, &other, &other_id) ||
-        !strlist_push(list, norm))
+    if (!strlist_push(list, norm))
         return no_memory(ld, s);
     if (other)
         return fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already listed"
