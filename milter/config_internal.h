@@ -60,6 +60,9 @@ bool config_vfail(struct loader *ld, const config_setting_t *s,
                   const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* A copy of text among the snapshot's strings (NULL: out of memory). */
+char *config_strdup(struct loader *ld, const char *text);
+
 /* A domain pattern of this connector; the same pattern in two is an error. */
 bool config_add_domain(struct loader *ld, const config_setting_t *s,
                        const char *text, struct strlist *list,

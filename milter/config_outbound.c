@@ -75,13 +75,13 @@ static const char *conn_name(const struct loader *ld, uint32_t id)
     return name != NULL ? name : "(unnamed)";
 }
 
-/* strdup into a char * field, replacing nothing (fields start NULL). */
+/* Copy into a char * field, replacing nothing (fields start NULL). */
 static bool store_string(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     char **dst = field;
 
-    if ((*dst = strdup(text)) == NULL)
+    if ((*dst = config_strdup(ld, text)) == NULL)
         return no_memory(ld, s);
     return true;
 }
@@ -138,7 +138,7 @@ static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
             return no_memory(ld, s);
         c->smart_hosts = hosts;
     }
-    if ((h.host = strdup(host)) == NULL)
+    if ((h.host = config_strdup(ld, host)) == NULL)
         return no_memory(ld, s);
     c->smart_hosts[n] = h;
     c->smart_host_count = n + 1;
