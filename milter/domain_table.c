@@ -36,17 +36,24 @@
 #define FNV_BASIS 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
-/* One key and its ids; key == NULL marks an empty slot. */
+/*
+ * One key and its ids; key == NULL marks an empty slot. 32 bytes, two to a
+ * cache line: most keys have one id, kept in the slot itself.
+ */
 struct slot {
     char *key;
-    size_t keylen;
     uint64_t hash;
+    uint32_t keylen;
     uint32_t nids;
-    uint32_t capids;
-    uint32_t maxid;    /* the largest id in the list */
-    uint32_t one;      /* the id when nids == 1 and many == NULL */
-    uint32_t *many;    /* the ids once there are two or more */
+    union {
+        uint32_t one;      /* nids < 2: the id */
+        uint32_t *many;    /* nids >= 2: MANY_CAP, MANY_MAX, then the ids */
+    } u;
 };
+/* The header of a many array: its capacity in ids, and the largest id. */
+#define MANY_CAP 0
+#define MANY_MAX 1
+#define MANY_IDS 2
 
 /* A block of key copies; the table frees the blocks, never single keys. */
 struct key_block {
@@ -90,7 +97,7 @@ key_hash(const struct domain_table *t, const char *prefix, size_t plen,
 static const uint32_t *
 slot_ids(const struct slot *s)
 {
-    return s->many != NULL ? s->many : &s->one;
+    return s->nids >= 2 ? s->u.many + MANY_IDS : &s->u.one;
 }
 
 /* Create an empty table. */
@@ -118,7 +125,8 @@ domain_table_free(struct domain_table *t)
     if (t == NULL)
         return;
     for (size_t i = 0; i < t->nslots; i++)
-        free(t->slots[i].many);
+        if (t->slots[i].nids >= 2)
+            free(t->slots[i].u.many);
     while (t->blocks != NULL) {
         struct key_block *next = t->blocks->next;
         free(t->blocks);
@@ -204,7 +212,7 @@ slot_has(const struct slot *s, uint32_t id)
     const uint32_t *ids = slot_ids(s);
 
     /* Ids usually arrive in increasing order: the common case is O(1). */
-    if (s->nids == 0 || id > s->maxid)
+    if (s->nids == 0 || id > (s->nids >= 2 ? s->u.many[MANY_MAX] : s->u.one))
         return false;
     for (uint32_t i = 0; i < s->nids; i++)
         if (ids[i] == id)
@@ -216,28 +224,34 @@ slot_has(const struct slot *s, uint32_t id)
 static bool
 slot_push(struct slot *s, uint32_t id)
 {
+    uint32_t *m;
+
     if (s->nids == 0) {
-        s->one = id;
-        s->maxid = id;
+        s->u.one = id;
         s->nids = 1;
         return true;
     }
-    if (s->many == NULL || s->nids == s->capids) {
-        uint32_t cap = s->capids ? s->capids * 2 : 4;
-        uint32_t *m;
-        if (cap <= s->capids)
+    if (s->nids == 1) {
+        if ((m = malloc((MANY_IDS + 4) * sizeof(*m))) == NULL)
             return false;
-        m = realloc(s->many, (size_t)cap * sizeof(*m));
+        m[MANY_CAP] = 4;
+        m[MANY_MAX] = s->u.one;
+        m[MANY_IDS] = s->u.one;
+        s->u.many = m;
+    } else if (s->nids == s->u.many[MANY_CAP]) {
+        uint32_t cap = s->nids * 2;
+        if (cap <= s->nids || cap > UINT32_MAX - MANY_IDS)
+            return false;
+        m = realloc(s->u.many, ((size_t)MANY_IDS + cap) * sizeof(*m));
         if (m == NULL)
             return false;
-        if (s->many == NULL)
-            m[0] = s->one;
-        s->many = m;
-        s->capids = cap;
+        m[MANY_CAP] = cap;
+        s->u.many = m;
     }
-    s->many[s->nids++] = id;
-    if (id > s->maxid)
-        s->maxid = id;
+    m = s->u.many;
+    m[MANY_IDS + s->nids++] = id;
+    if (id > m[MANY_MAX])
+        m[MANY_MAX] = id;
     return true;
 }
 
@@ -276,7 +290,8 @@ domain_table_insert(struct domain_table *t, const char *key, uint32_t id,
         return false;
     if ((t->count + 1) * 10 > t->nslots * 7 && !grow(t))
         return false;
-    len = strlen(key);
+    if ((len = strlen(key)) > UINT32_MAX)
+        return false;
     h = key_hash(t, "", 0, key, len);
     s = find_slot(t, h, "", 0, key, len);
     if (s->key == NULL) {
@@ -284,7 +299,7 @@ domain_table_insert(struct domain_table *t, const char *key, uint32_t id,
         if (copy == NULL)
             return false;
         s->key = copy;
-        s->keylen = len;
+        s->keylen = (uint32_t)len;
         s->hash = h;
         t->count++;
     }

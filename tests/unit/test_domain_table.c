@@ -208,6 +208,14 @@ t_insert(void **state)
     assert_true(domain_table_add(t, "c.example", 2, NULL, NULL));
     check_domain_lookup("domain_table_get", domain_table_get, t, "b.example",
                         want);
+    /* Past the slot's one id: the largest id is still known. */
+    for (uint32_t i = 3; i < 12; i++)
+        assert_true(domain_table_insert(t, "c.example", i, &again, NULL, NULL));
+    for (uint32_t i = 2; i < 12; i++) {
+        assert_true(domain_table_insert(t, "c.example", i, &again, NULL, NULL));
+        assert_true(again);
+    }
+    assert_int_equal(domain_table_get(t, "c.example", NULL, 0), 10);
     assert_int_equal(domain_table_size(t), 3);
     free(huge);
     domain_table_free(t);
