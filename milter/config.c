@@ -118,39 +118,53 @@ struct config_strings {
     char bytes[];
 };
 
+/* size bytes at a multiple of align (a power of two) in the blocks. */
+static void *strings_alloc(struct loader *ld, size_t size, size_t align)
+{
+    struct config_strings *b = ld->cfg->strings;
+    size_t at = b != NULL ? (b->used + align - 1) & ~(align - 1) : 0;
+    void *p;
+
+    if (b == NULL || at > b->size || b->size - at < size) {
+        size_t bsize = size > STRING_BLOCK ? size : STRING_BLOCK;
+        /* bytes[] follows three words: aligned for pointers. */
+        if ((b = malloc(sizeof *b + bsize)) == NULL)
+            return NULL;
+        b->size = bsize;
+        b->next = ld->cfg->strings;
+        ld->cfg->strings = b;
+        at = 0;
+    }
+    p = b->bytes + at;
+    b->used = at + size;
+    return p;
+}
+
 /* A copy of text among the snapshot's strings (NULL: out of memory). */
 char *config_strdup(struct loader *ld, const char *text)
 {
-    struct config_strings *b = ld->cfg->strings;
     size_t len = strlen(text);
-    char *copy;
+    char *copy = strings_alloc(ld, len + 1, 1);
 
-    if (b == NULL || b->size - b->used < len + 1) {
-        size_t size = len + 1 > STRING_BLOCK ? len + 1 : STRING_BLOCK;
-        if ((b = malloc(sizeof *b + size)) == NULL)
-            return NULL;
-        b->used = 0;
-        b->size = size;
-        b->next = ld->cfg->strings;
-        ld->cfg->strings = b;
-    }
-    copy = b->bytes + b->used;
-    memcpy(copy, text, len + 1);
-    b->used += len + 1;
+    if (copy != NULL)
+        memcpy(copy, text, len + 1);
     return copy;
 }
 
-/* Append a copy of s; grows by doubling (capacity is implied by count). */
+/*
+ * Append a copy of s. Lists are read by load_list only: the first push
+ * takes room for all ld->list_len elements in the blocks, never to grow.
+ */
 static bool strlist_push(struct loader *ld, struct strlist *list, const char *s)
 {
     size_t n = list->count;
 
-    if (n == 0 || (n & (n - 1)) == 0) {
-        char **items = realloc(list->items, (n == 0 ? 1 : 2 * n) * sizeof *items);
-        if (items == NULL)
-            return false;
-        list->items = items;
-    }
+    if (n == 0 &&
+        (list->items = strings_alloc(ld, ld->list_len * sizeof *list->items,
+                                     _Alignof(char *))) == NULL)
+        return false;
+    if (n >= ld->list_len)
+        abort();                 /* pushed outside load_list */
     if ((list->items[n] = config_strdup(ld, s)) == NULL)
         return false;
     list->count = n + 1;
@@ -408,7 +422,7 @@ static const struct key inbound_keys[] = {
 static const struct key *find_key(const struct key *keys, const char *name)
 {
     for (; keys->name != NULL; keys++)
-        if (strcmp(keys->name, name) == 0)
+        if (keys->name[0] == name[0] && strcmp(keys->name, name) == 0)
             return keys;
     return NULL;
 }
@@ -504,6 +518,7 @@ static bool load_list(struct loader *ld, const struct key *k,
     if (n == 0)
         return fail(ld, s, "%s: must not be empty (remove the setting"
                     " instead)", k->name);
+    ld->list_len = (size_t)n;
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         const char *text;
@@ -858,18 +873,9 @@ void config_free(struct config *config)
 {
     if (config == NULL)
         return;
-    /* The strings themselves are in config->strings. */
-    for (size_t i = 0; i < config->inbound_count; i++) {
-        struct inbound_connector *c = &config->inbound[i];
-        free(c->sender_domains.items);
-        free(c->cert_names.items);
-        free(c->cert_issuers.items);
-        free(c->exempt_recipients.items);
-    }
-    for (size_t i = 0; i < config->outbound_count; i++) {
-        free(config->outbound[i].recipient_domains.items);
+    /* The strings and the lists' arrays are in config->strings. */
+    for (size_t i = 0; i < config->outbound_count; i++)
         free(config->outbound[i].smart_hosts);
-    }
     free(config->inbound);
     free(config->outbound);
     domain_table_free(config->inbound_by_domain);

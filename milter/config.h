@@ -31,7 +31,7 @@ enum tls_settings {
     TLS_SETTINGS_DOMAIN_VALIDATION,
 };
 
-/* A list of normalised strings (the strings are the snapshot's, see
+/* A list of normalised strings (strings and array are the snapshot's, see
  * struct config: strings). */
 struct strlist {
     char **items;
@@ -126,8 +126,9 @@ struct config {
         int socket, policy_socket, socket_group, user, pidfile;
     } lines;
 
-    /* Where every string above except path lives: blocks that config_free
-     * frees whole (config.c), so none of them is freed on its own. */
+    /* Where every string above except path, and the strlists' arrays,
+     * live: blocks that config_free frees whole (config.c), so none of them
+     * is freed on its own. */
     struct config_strings *strings;
 };
 

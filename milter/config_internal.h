@@ -25,6 +25,7 @@ struct loader {
     const char *key;             /* setting being read, for messages */
     bool inbound;                /* reading an inbound connector */
     uint32_t id;                 /* index of that connector */
+    size_t list_len;             /* elements of the list being read */
 };
 
 /* Parse text (a written value, or a default when s is NULL) into field. */
