@@ -5,7 +5,8 @@
  * checks and parsers for the top level and inbound connectors, the generic
  * driver that reads a group by its table (also for outbound connectors,
  * whose table, parsers and rules are config_outbound.c's), the rules that
- * span several keys, the compiled lookup tables and config_free. A default
+ * span several keys, the compiled lookup tables, the blocks that hold a
+ * snapshot's strings and lists (config_strdup) and config_free. A default
  * is text run through the same check and parser as a written value, so a
  * default can never be something the file could not say. What one value
  * may look like is config_syntax.c's; warnings about the environment are
