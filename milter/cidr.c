@@ -34,17 +34,23 @@ static const uint8_t v4_mapped_prefix[12] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
-/* One prefix of a given length and its ids. */
+/*
+ * One prefix of a given length and its ids; nids == 0 marks an empty slot
+ * (adding the first id cannot fail). 32 bytes: the key is compared in
+ * place, and its hash recomputed only when the set grows.
+ */
 struct entry {
     struct ip_addr key;
-    bool used;
     uint32_t nids;
-    uint32_t capids;
-    uint32_t maxid;
-    uint32_t one;      /* the id when there is only one */
-    uint32_t *many;    /* the ids once there are two or more */
-    uint64_t hash;
+    union {
+        uint32_t one;      /* nids == 1: the id */
+        uint32_t *many;    /* nids >= 2: MANY_CAP, MANY_MAX, then the ids */
+    } u;
 };
+/* The header of a many array: its capacity in ids, and the largest id. */
+#define MANY_CAP 0
+#define MANY_MAX 1
+#define MANY_IDS 2
 
 /* The prefixes of one length. */
 struct lenset {
@@ -279,7 +285,8 @@ cidr_table_free(struct cidr_table *t)
         return;
     for (unsigned l = 0; l < NLENS; l++) {
         for (size_t i = 0; i < t->sets[l].nslots; i++)
-            free(t->sets[l].slots[i].many);
+            if (t->sets[l].slots[i].nids >= 2)
+                free(t->sets[l].slots[i].u.many);
         free(t->sets[l].slots);
     }
     free(t);
@@ -293,16 +300,14 @@ find_entry(const struct lenset *set, uint64_t h, const struct ip_addr *key)
 
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         struct entry *e = &set->slots[i];
-        if (!e->used)
-            return e;
-        if (e->hash == h && memcmp(&e->key, key, sizeof(*key)) == 0)
+        if (e->nids == 0 || memcmp(&e->key, key, sizeof(*key)) == 0)
             return e;
     }
 }
 
-/* Give set room for one more entry (load under 70%). */
+/* Give the set of length len room for one more entry (load under 70%). */
 static bool
-reserve(struct lenset *set)
+reserve(const struct cidr_table *t, struct lenset *set, unsigned len)
 {
     size_t n = set->nslots ? set->nslots * 2 : INITIAL_SLOTS, mask = n - 1;
     struct entry *slots;
@@ -315,9 +320,10 @@ reserve(struct lenset *set)
     for (size_t i = 0; i < set->nslots; i++) {
         struct entry *old = &set->slots[i];
         size_t j;
-        if (!old->used)
+        if (old->nids == 0)
             continue;
-        for (j = (size_t)old->hash & mask; slots[j].used; j = (j + 1) & mask)
+        for (j = (size_t)addr_hash(t, &old->key, len) & mask; slots[j].nids != 0;
+             j = (j + 1) & mask)
             ;
         slots[j] = *old;
     }
@@ -346,7 +352,7 @@ note_len(struct cidr_table *t, unsigned len)
 static const uint32_t *
 entry_ids(const struct entry *e)
 {
-    return e->many != NULL ? e->many : &e->one;
+    return e->nids >= 2 ? e->u.many + MANY_IDS : &e->u.one;
 }
 
 /* Append id to an entry's list unless already there. */
@@ -354,35 +360,38 @@ static bool
 entry_push(struct entry *e, uint32_t id)
 {
     const uint32_t *ids = entry_ids(e);
+    uint32_t *m;
 
-    if (e->nids > 0 && id <= e->maxid)
+    if (e->nids > 0 && id <= (e->nids >= 2 ? e->u.many[MANY_MAX] : e->u.one))
         for (uint32_t i = 0; i < e->nids; i++)
             if (ids[i] == id)
                 return true;
-    if (e->nids == 1 && e->many == NULL) {
-        uint32_t *m = malloc(4 * sizeof(*m));
-        if (m == NULL)
-            return false;
-        m[0] = e->one;
-        e->many = m;
-        e->capids = 4;
-    } else if (e->nids > 1 && e->nids == e->capids) {
-        uint32_t *m;
-        if (e->capids > UINT32_MAX / 2)
-            return false;
-        m = realloc(e->many, (size_t)e->capids * 2 * sizeof(*m));
-        if (m == NULL)
-            return false;
-        e->many = m;
-        e->capids *= 2;
+    if (e->nids == 0) {
+        e->u.one = id;
+        e->nids = 1;
+        return true;
     }
-    if (e->many != NULL)
-        e->many[e->nids] = id;
-    else
-        e->one = id;
-    e->nids++;
-    if (e->nids == 1 || id > e->maxid)
-        e->maxid = id;
+    if (e->nids == 1) {
+        if ((m = malloc((MANY_IDS + 4) * sizeof(*m))) == NULL)
+            return false;
+        m[MANY_CAP] = 4;
+        m[MANY_MAX] = e->u.one;
+        m[MANY_IDS] = e->u.one;
+        e->u.many = m;
+    } else if (e->nids == e->u.many[MANY_CAP]) {
+        uint32_t cap = e->nids * 2;
+        if (cap <= e->nids || cap > UINT32_MAX - MANY_IDS)
+            return false;
+        m = realloc(e->u.many, ((size_t)MANY_IDS + cap) * sizeof(*m));
+        if (m == NULL)
+            return false;
+        m[MANY_CAP] = cap;
+        e->u.many = m;
+    }
+    m = e->u.many;
+    m[MANY_IDS + e->nids++] = id;
+    if (id > m[MANY_MAX])
+        m[MANY_MAX] = id;
     return true;
 }
 
@@ -398,15 +407,13 @@ cidr_table_add(struct cidr_table *t, const struct cidr *prefix, uint32_t id)
     if (t == NULL || prefix == NULL || prefix->prefix_len >= NLENS)
         return false;
     set = &t->sets[prefix->prefix_len];
-    if (!reserve(set))
+    if (!reserve(t, set, prefix->prefix_len))
         return false;
     mask_addr(&prefix->addr, prefix->prefix_len, &key);
     h = addr_hash(t, &key, prefix->prefix_len);
     e = find_entry(set, h, &key);
-    if (!e->used) {
-        e->used = true;
-        e->key = key;
-        e->hash = h;
+    if (e->nids == 0) {
+        e->key = key;           /* entry_push below makes it used */
         set->count++;
         t->count++;
         note_len(t, prefix->prefix_len);
@@ -454,7 +461,7 @@ cidr_table_lookup(const struct cidr_table *t, const struct ip_addr *ip,
         const uint32_t *eids;
         mask_addr(ip, len, &key);
         e = find_entry(&t->sets[len], addr_hash(t, &key, len), &key);
-        if (!e->used)
+        if (e->nids == 0)
             continue;
         eids = entry_ids(e);
         for (uint32_t j = 0; j < e->nids; j++) {

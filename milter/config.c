@@ -5,7 +5,8 @@
  * checks and parsers for the top level and inbound connectors, the generic
  * driver that reads a group by its table (also for outbound connectors,
  * whose table, parsers and rules are config_outbound.c's), the rules that
- * span several keys, the compiled lookup tables and config_free. A default
+ * span several keys, the compiled lookup tables, the blocks that hold a
+ * snapshot's strings and lists (config_strdup) and config_free. A default
  * is text run through the same check and parser as a written value, so a
  * default can never be something the file could not say. What one value
  * may look like is config_syntax.c's; warnings about the environment are
@@ -43,6 +44,8 @@
 
 #define MAX_CIPHER_BITS 256
 #define MAX_CONNECTORS 1000000u
+/* More keys than any key table has (find_members aborts otherwise). */
+#define MAX_KEYS 32
 
 /* The INHERIT default (config_internal.h). */
 const char config_inherit[] = "(the top-level value)";
@@ -67,7 +70,7 @@ bool config_vfail(struct loader *ld, const config_setting_t *s,
     return false;
 }
 
-/* config_vfail with arguments; returns false (see config_internal.h). */
+/* config_vfail with arguments; returns false. */
 bool config_fail(struct loader *ld, const config_setting_t *s,
                  const char *fmt, ...)
 {
@@ -101,37 +104,79 @@ const char *config_conn_name(const struct loader *ld, uint32_t id)
 
 /* ---- Small containers ---- */
 
-/* Append a copy of s; grows by doubling (capacity is implied by count). */
-static bool strlist_push(struct strlist *list, const char *s)
+/* Strings are copied into blocks of this many bytes (a longer one: its own). */
+#define STRING_BLOCK 65536
+
+/*
+ * A block of the snapshot's strings. Some 450,000 strings of 100,000 +
+ * 20,000 connectors cost a few allocations, not one each, to build and free.
+ */
+struct config_strings {
+    struct config_strings *next;    /* the older blocks */
+    size_t used, size;
+    char bytes[];
+};
+
+/* size bytes at a multiple of align (a power of two) in the blocks. */
+static void *strings_alloc(struct loader *ld, size_t size, size_t align)
+{
+    struct config_strings *b = ld->cfg->strings;
+    size_t at = b != NULL ? (b->used + align - 1) & ~(align - 1) : 0;
+    void *p;
+
+    if (b == NULL || at > b->size || b->size - at < size) {
+        size_t bsize = size > STRING_BLOCK ? size : STRING_BLOCK;
+        /* bytes[] follows three words: aligned for pointers. */
+        if ((b = malloc(sizeof *b + bsize)) == NULL)
+            return NULL;
+        b->size = bsize;
+        b->next = ld->cfg->strings;
+        ld->cfg->strings = b;
+        at = 0;
+    }
+    p = b->bytes + at;
+    b->used = at + size;
+    return p;
+}
+
+/* A copy of text among the snapshot's strings (NULL: out of memory). */
+char *config_strdup(struct loader *ld, const char *text)
+{
+    size_t len = strlen(text);
+    char *copy = strings_alloc(ld, len + 1, 1);
+
+    if (copy != NULL)
+        memcpy(copy, text, len + 1);
+    return copy;
+}
+
+/*
+ * Append a copy of s. Lists are read by load_list only: the first push
+ * takes room for all ld->list_len elements in the blocks, never to grow.
+ */
+static bool strlist_push(struct loader *ld, struct strlist *list, const char *s)
 {
     size_t n = list->count;
 
-    if (n == 0 || (n & (n - 1)) == 0) {
-        char **items = realloc(list->items, (n == 0 ? 1 : 2 * n) * sizeof *items);
-        if (items == NULL)
-            return false;
-        list->items = items;
-    }
-    if ((list->items[n] = strdup(s)) == NULL)
+    if (n == 0 &&
+        (list->items = strings_alloc(ld, ld->list_len * sizeof *list->items,
+                                     _Alignof(char *))) == NULL)
+        return false;
+    if (n >= ld->list_len)
+        abort();                 /* pushed outside load_list */
+    if ((list->items[n] = config_strdup(ld, s)) == NULL)
         return false;
     list->count = n + 1;
     return true;
 }
 
-static void strlist_free(struct strlist *list)
-{
-    for (size_t i = 0; i < list->count; i++)
-        free(list->items[i]);
-    free(list->items);
-}
-
-/* strdup into a char * field, replacing nothing (fields start NULL). */
+/* Copy into a char * field, replacing nothing (fields start NULL). */
 bool config_store_string(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     char **dst = field;
 
-    if ((*dst = strdup(text)) == NULL)
+    if ((*dst = config_strdup(ld, text)) == NULL)
         return config_no_memory(ld, s);
     return true;
 }
@@ -210,26 +255,26 @@ bool config_add_domain(struct loader *ld, const config_setting_t *s,
 {
     char norm[ADDR_DOMAIN_MAX];
     const char *why = "invalid domain";
-    bool other = false;
-    uint32_t other_id = 0, ids[1];
+    bool other = false, again = false;
+    uint32_t other_id = 0;
 
     if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
         return config_bad_value(ld, s, text, why);
+    if (!domain_table_insert(table, norm, ld->id, &again, &other, &other_id))
+        return config_no_memory(ld, s);
     /* Listed twice in this connector: harmless, kept once. */
-    if (domain_table_get(table, norm, ids, 1) == 1 && ids[0] == ld->id)
+    if (again && !other)
         return true;
-    if (!domain_table_add(table, norm, ld->id, &other, &other_id) ||
-        !strlist_push(list, norm))
+    if (!strlist_push(ld, list, norm))
         return config_no_memory(ld, s);
     if (other)
-        return config_fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already"
-                           " listed by %s connector \"%s\" (line %d)",
-                           ld->inbound ? "inbound" : "outbound",
-                           config_conn_name(ld, ld->id), ld->key, norm,
-                           ld->inbound ? "inbound" : "outbound",
-                           config_conn_name(ld, other_id),
-                           ld->inbound ? ld->cfg->inbound[other_id].line
-                                       : ld->cfg->outbound[other_id].line);
+        return config_fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already listed"
+                    " by %s connector \"%s\" (line %d)",
+                    ld->inbound ? "inbound" : "outbound", config_conn_name(ld, ld->id),
+                    ld->key, norm, ld->inbound ? "inbound" : "outbound",
+                    config_conn_name(ld, other_id),
+                    ld->inbound ? ld->cfg->inbound[other_id].line
+                                : ld->cfg->outbound[other_id].line);
     return true;
 }
 
@@ -269,7 +314,7 @@ static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
     /* Several partners may share a hosting provider's certificate. */
     if (!domain_table_add(ld->cfg->inbound_by_cert_name, norm, ld->id,
                           &other, &other_id) ||
-        !strlist_push(field, norm))
+        !strlist_push(ld, field, norm))
         return config_no_memory(ld, s);
     return true;
 }
@@ -278,7 +323,7 @@ static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
 static bool parse_issuer(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
-    if (!strlist_push(field, text))
+    if (!strlist_push(ld, field, text))
         return config_no_memory(ld, s);
     return true;
 }
@@ -292,7 +337,7 @@ static bool parse_exempt(struct loader *ld, const config_setting_t *s,
 
     if (!addr_normalize_address(text, norm, sizeof norm, &why))
         return config_bad_value(ld, s, text, why);
-    if (!strlist_push(field, norm))
+    if (!strlist_push(ld, field, norm))
         return config_no_memory(ld, s);
     return true;
 }
@@ -376,7 +421,7 @@ static const struct key inbound_keys[] = {
 static const struct key *find_key(const struct key *keys, const char *name)
 {
     for (; keys->name != NULL; keys++)
-        if (strcmp(keys->name, name) == 0)
+        if (keys->name[0] == name[0] && strcmp(keys->name, name) == 0)
             return keys;
     return NULL;
 }
@@ -398,18 +443,30 @@ static const char *misplaced_hint(const struct key *keys, const char *name)
     return "";
 }
 
-/* Every member of group must be a key of the table. */
-static bool check_unknown(struct loader *ld, const config_setting_t *group,
-                          const struct key *keys)
+/*
+ * Every member of group must be a key of the table; set[i] receives the
+ * member for keys[i] (NULL: not written). One pass over the members: asking
+ * libconfig for each key by name would compare every key with every member.
+ */
+static bool find_members(struct loader *ld, const config_setting_t *group,
+                         const struct key *keys,
+                         const config_setting_t *set[MAX_KEYS])
 {
     int n = config_setting_length(group);
 
+    for (size_t k = 0; k < MAX_KEYS; k++)
+        set[k] = NULL;
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
         const char *name = config_setting_name(s);
-        if (find_key(keys, name) == NULL)
+        const struct key *k = find_key(keys, name);
+        if (k == NULL)
             return config_fail(ld, s, "unknown setting \"%s\"%s", name,
-                               misplaced_hint(keys, name));
+                        misplaced_hint(keys, name));
+        if ((size_t)(k - keys) >= MAX_KEYS)
+            abort();             /* a key table outgrew MAX_KEYS */
+        /* libconfig refuses a name written twice in a group. */
+        set[k - keys] = s;
     }
     return true;
 }
@@ -435,7 +492,7 @@ static bool string_ok(struct loader *ld, const config_setting_t *s,
         return config_fail(ld, s, "%s: must not be empty", ld->key);
     if (syntax_has_control(text))
         return config_fail(ld, s, "%s: contains a control character"
-                           " (line break, tab, ...)", ld->key);
+                    " (line break, tab, ...)", ld->key);
     return true;
 }
 
@@ -459,7 +516,8 @@ static bool load_list(struct loader *ld, const struct key *k,
 
     if (n == 0)
         return config_fail(ld, s, "%s: must not be empty (remove the setting"
-                           " instead)", k->name);
+                    " instead)", k->name);
+    ld->list_len = (size_t)n;
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         const char *text;
@@ -496,7 +554,7 @@ static bool load_value(struct loader *ld, const struct key *k,
         num = config_setting_get_int64(s);
         if (num < 0 || num > k->max)
             return config_fail(ld, s, "%s: %lld is not in the range 0 to %d",
-                               k->name, num, k->max);
+                        k->name, num, k->max);
         *(int *)field = (int)num;
         return true;
     case KEY_LIST:
@@ -533,15 +591,17 @@ static bool load_default(struct loader *ld, const struct key *k, void *field)
 static bool load_group(struct loader *ld, const config_setting_t *group,
                        const struct key *keys, void *obj)
 {
-    if (!check_unknown(ld, group, keys))
+    const config_setting_t *set[MAX_KEYS];
+
+    if (!find_members(ld, group, keys, set))
         return false;
     for (const struct key *k = keys; k->name != NULL; k++) {
-        const config_setting_t *s = config_setting_get_member(group, k->name);
+        const config_setting_t *s = set[k - keys];
         void *field = (char *)obj + k->offset;
         ld->key = k->name;
         if (s == NULL && k->required)
             return config_fail(ld, group, "missing required setting \"%s\"",
-                               k->name);
+                        k->name);
         if (s == NULL ? !load_default(ld, k, field)
                       : !load_value(ld, k, s, field))
             return false;
@@ -579,8 +639,8 @@ static bool check_names(struct loader *ld, const char *direction,
     for (size_t i = 1; i < n; i++)
         if (syntax_casecmp(names[i - 1].name, names[i].name) == 0)
             return config_fail(ld, names[i].group, "duplicate %s connector name"
-                               " \"%s\" (also at line %u)", direction, names[i].name,
-                               config_setting_source_line(names[i - 1].group));
+                        " \"%s\" (also at line %u)", direction, names[i].name,
+                        config_setting_source_line(names[i - 1].group));
     return true;
 }
 
@@ -615,13 +675,13 @@ static bool inbound_check(struct loader *ld, const config_setting_t *group,
     if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
         c->cert_names.count == 0)
         return config_fail(ld, group, "inbound connector \"%s\" matches nothing: set"
-                           " sender_domains, sender_ips or"
-                           " tls_sender_certificate_names%s", c->name,
-                           c->cert_issuers.count > 0 ? " (certificate_issuers only"
-                           " restricts a connector that matches)" : "");
+                    " sender_domains, sender_ips or"
+                    " tls_sender_certificate_names%s", c->name,
+                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
+                    " restricts a connector that matches)" : "");
     if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
         return config_fail(ld, s, "%s contradicts require_tls = false",
-                           config_setting_name(s));
+                    config_setting_name(s));
     return true;
 }
 
@@ -679,7 +739,7 @@ static bool load_connectors(struct loader *ld, const config_setting_t *list,
         ld->id = (uint32_t)i;
         if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
             ok = config_fail(ld, g, "%s connectors must be groups"
-                             " { name = \"...\"; ... }", d->name);
+                      " { name = \"...\"; ... }", d->name);
         } else {
             *(int *)(c + d->line_offset) = (int)config_setting_source_line(g);
             ok = load_group(ld, g, d->keys, c) && d->check(ld, g, c);
@@ -725,7 +785,7 @@ static bool top_check(struct loader *ld, const config_setting_t *root)
 
     if (cfg->policy_socket != NULL && strcmp(cfg->policy_socket, cfg->socket) == 0)
         return config_fail(ld, config_setting_get_member(root, "policy_socket"),
-                           "policy_socket must differ from socket");
+                    "policy_socket must differ from socket");
     return true;
 }
 
@@ -812,24 +872,9 @@ void config_free(struct config *config)
 {
     if (config == NULL)
         return;
-    for (size_t i = 0; i < config->inbound_count; i++) {
-        struct inbound_connector *c = &config->inbound[i];
-        free(c->name);
-        strlist_free(&c->sender_domains);
-        strlist_free(&c->cert_names);
-        strlist_free(&c->cert_issuers);
-        strlist_free(&c->exempt_recipients);
-        free(c->reject_text);
-    }
-    for (size_t i = 0; i < config->outbound_count; i++) {
-        struct outbound_connector *c = &config->outbound[i];
-        free(c->name);
-        strlist_free(&c->recipient_domains);
-        free(c->tls_domain);
-        for (size_t j = 0; j < c->smart_host_count; j++)
-            free(c->smart_hosts[j].host);
-        free(c->smart_hosts);
-    }
+    /* The strings and the lists' arrays are in config->strings. */
+    for (size_t i = 0; i < config->outbound_count; i++)
+        free(config->outbound[i].smart_hosts);
     free(config->inbound);
     free(config->outbound);
     domain_table_free(config->inbound_by_domain);
@@ -839,10 +884,10 @@ void config_free(struct config *config)
     domain_table_free(config->outbound_by_nexthop);
     free(config->outbound_policy);
     free(config->path);
-    free(config->socket);
-    free(config->policy_socket);
-    free(config->socket_group);
-    free(config->user);
-    free(config->pidfile);
+    while (config->strings != NULL) {
+        struct config_strings *next = config->strings->next;
+        free(config->strings);
+        config->strings = next;
+    }
     free(config);
 }

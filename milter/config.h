@@ -31,7 +31,8 @@ enum tls_settings {
     TLS_SETTINGS_DOMAIN_VALIDATION,
 };
 
-/* A list of normalised strings. */
+/* A list of normalised strings (strings and array are the snapshot's, see
+ * struct config: strings). */
 struct strlist {
     char **items;
     size_t count;
@@ -124,6 +125,11 @@ struct config {
     struct {
         int socket, policy_socket, socket_group, user, pidfile;
     } lines;
+
+    /* Where every string above except path, and the strlists' arrays,
+     * live: blocks that config_free frees whole (config.c), so none of them
+     * is freed on its own. */
+    struct config_strings *strings;
 };
 
 /* A load error, already formatted as "FILE:LINE: message" (LINE may be 0). */

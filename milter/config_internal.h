@@ -25,6 +25,7 @@ struct loader {
     const char *key;             /* setting being read, for messages */
     bool inbound;                /* reading an inbound connector */
     uint32_t id;                 /* index of that connector */
+    size_t list_len;             /* elements of the list being read */
 };
 
 /* Parse text (a written value, or a default when s is NULL) into field. */
@@ -73,6 +74,8 @@ const char *config_conn_name(const struct loader *ld, uint32_t id);
 /* strdup text into a char * field (a value_fn; fields start NULL). */
 bool config_store_string(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field);
+/* A copy of text among the snapshot's strings (NULL: out of memory). */
+char *config_strdup(struct loader *ld, const char *text);
 
 /* A domain pattern of this connector; the same pattern in two is an error. */
 bool config_add_domain(struct loader *ld, const config_setting_t *s,

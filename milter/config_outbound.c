@@ -94,7 +94,7 @@ static bool parse_smart_host(struct loader *ld, const config_setting_t *s,
             return config_no_memory(ld, s);
         c->smart_hosts = hosts;
     }
-    if ((h.host = strdup(host)) == NULL)
+    if ((h.host = config_strdup(ld, host)) == NULL)
         return config_no_memory(ld, s);
     c->smart_hosts[n] = h;
     c->smart_host_count = n + 1;

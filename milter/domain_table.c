@@ -8,6 +8,10 @@
  * per-table random seed (getrandom) and finished with a multiply-xorshift,
  * so probe sequences are not predictable from outside.
  *
+ * Keys are copied into large blocks owned by the table (keys are never
+ * removed), so 300,000 keys cost a few allocations, not 300,000, to build
+ * and to free.
+ *
  * It must not allocate, lock or copy on lookup: wildcard probes hash and
  * compare "*." and the parent suffix in place, and deduplication scans the
  * id lists already found. It does not normalise names; callers pass the
@@ -25,21 +29,37 @@
 #include "hash.h"
 
 #define INITIAL_SLOTS 16
+/* Keys are copied into blocks of this many bytes (a longer key: its own). */
+#define KEY_BLOCK 65536
 /* Labels in a 253-octet name: at most 127, so this many probes at most. */
 #define MAX_PROBES 130
 #define FNV_BASIS 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
-/* One key and its ids; key == NULL marks an empty slot. */
+/*
+ * One key and its ids; key == NULL marks an empty slot. 32 bytes, two to a
+ * cache line: most keys have one id, kept in the slot itself.
+ */
 struct slot {
     char *key;
-    size_t keylen;
     uint64_t hash;
+    uint32_t keylen;
     uint32_t nids;
-    uint32_t capids;
-    uint32_t maxid;    /* the largest id in the list */
-    uint32_t one;      /* the id when nids == 1 and many == NULL */
-    uint32_t *many;    /* the ids once there are two or more */
+    union {
+        uint32_t one;      /* nids < 2: the id */
+        uint32_t *many;    /* nids >= 2: MANY_CAP, MANY_MAX, then the ids */
+    } u;
+};
+/* The header of a many array: its capacity in ids, and the largest id. */
+#define MANY_CAP 0
+#define MANY_MAX 1
+#define MANY_IDS 2
+
+/* A block of key copies; the table frees the blocks, never single keys. */
+struct key_block {
+    struct key_block *next;
+    size_t used, size;
+    char bytes[];
 };
 
 struct domain_table {
@@ -47,6 +67,7 @@ struct domain_table {
     size_t nslots;     /* a power of two */
     size_t count;
     uint64_t seed;
+    struct key_block *blocks;  /* the newest first */
 };
 
 /* Feed len bytes of s into an FNV-1a state. */
@@ -76,7 +97,7 @@ key_hash(const struct domain_table *t, const char *prefix, size_t plen,
 static const uint32_t *
 slot_ids(const struct slot *s)
 {
-    return s->many != NULL ? s->many : &s->one;
+    return s->nids >= 2 ? s->u.many + MANY_IDS : &s->u.one;
 }
 
 /* Create an empty table. */
@@ -103,9 +124,13 @@ domain_table_free(struct domain_table *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->nslots; i++) {
-        free(t->slots[i].key);
-        free(t->slots[i].many);
+    for (size_t i = 0; i < t->nslots; i++)
+        if (t->slots[i].nids >= 2)
+            free(t->slots[i].u.many);
+    while (t->blocks != NULL) {
+        struct key_block *next = t->blocks->next;
+        free(t->blocks);
+        t->blocks = next;
     }
     free(t->slots);
     free(t);
@@ -130,6 +155,29 @@ find_slot(const struct domain_table *t, uint64_t h, const char *prefix,
             memcmp(sl->key + plen, s, len) == 0)
             return sl;
     }
+}
+
+/* A copy of key[0..len) and a NUL in the table's blocks, or NULL. */
+static char *
+copy_key(struct domain_table *t, const char *key, size_t len)
+{
+    struct key_block *b = t->blocks;
+    char *copy;
+
+    if (b == NULL || b->size - b->used < len + 1) {
+        size_t size = len + 1 > KEY_BLOCK ? len + 1 : KEY_BLOCK;
+        if ((b = malloc(sizeof(*b) + size)) == NULL)
+            return NULL;
+        b->used = 0;
+        b->size = size;
+        b->next = t->blocks;
+        t->blocks = b;
+    }
+    copy = b->bytes + b->used;
+    memcpy(copy, key, len);
+    copy[len] = '\0';
+    b->used += len + 1;
+    return copy;
 }
 
 /* Double the slot array and re-place every key. */
@@ -164,7 +212,7 @@ slot_has(const struct slot *s, uint32_t id)
     const uint32_t *ids = slot_ids(s);
 
     /* Ids usually arrive in increasing order: the common case is O(1). */
-    if (s->nids == 0 || id > s->maxid)
+    if (s->nids == 0 || id > (s->nids >= 2 ? s->u.many[MANY_MAX] : s->u.one))
         return false;
     for (uint32_t i = 0; i < s->nids; i++)
         if (ids[i] == id)
@@ -176,28 +224,34 @@ slot_has(const struct slot *s, uint32_t id)
 static bool
 slot_push(struct slot *s, uint32_t id)
 {
+    uint32_t *m;
+
     if (s->nids == 0) {
-        s->one = id;
-        s->maxid = id;
+        s->u.one = id;
         s->nids = 1;
         return true;
     }
-    if (s->many == NULL || s->nids == s->capids) {
-        uint32_t cap = s->capids ? s->capids * 2 : 4;
-        uint32_t *m;
-        if (cap <= s->capids)
+    if (s->nids == 1) {
+        if ((m = malloc((MANY_IDS + 4) * sizeof(*m))) == NULL)
             return false;
-        m = realloc(s->many, (size_t)cap * sizeof(*m));
+        m[MANY_CAP] = 4;
+        m[MANY_MAX] = s->u.one;
+        m[MANY_IDS] = s->u.one;
+        s->u.many = m;
+    } else if (s->nids == s->u.many[MANY_CAP]) {
+        uint32_t cap = s->nids * 2;
+        if (cap <= s->nids || cap > UINT32_MAX - MANY_IDS)
+            return false;
+        m = realloc(s->u.many, ((size_t)MANY_IDS + cap) * sizeof(*m));
         if (m == NULL)
             return false;
-        if (s->many == NULL)
-            m[0] = s->one;
-        s->many = m;
-        s->capids = cap;
+        m[MANY_CAP] = cap;
+        s->u.many = m;
     }
-    s->many[s->nids++] = id;
-    if (id > s->maxid)
-        s->maxid = id;
+    m = s->u.many;
+    m[MANY_IDS + s->nids++] = id;
+    if (id > m[MANY_MAX])
+        m[MANY_MAX] = id;
     return true;
 }
 
@@ -219,10 +273,10 @@ report_other(const struct slot *s, uint32_t id, bool *had_other,
     }
 }
 
-/* Add id under key (see domain_table.h). */
+/* Add id under key, saying whether it was there (see domain_table.h). */
 bool
-domain_table_add(struct domain_table *t, const char *key, uint32_t id,
-                 bool *had_other, uint32_t *other_id)
+domain_table_insert(struct domain_table *t, const char *key, uint32_t id,
+                    bool *had_id, bool *had_other, uint32_t *other_id)
 {
     size_t len;
     uint64_t h;
@@ -230,27 +284,40 @@ domain_table_add(struct domain_table *t, const char *key, uint32_t id,
 
     if (had_other != NULL)
         *had_other = false;
+    if (had_id != NULL)
+        *had_id = false;
     if (t == NULL || key == NULL)
         return false;
     if ((t->count + 1) * 10 > t->nslots * 7 && !grow(t))
         return false;
-    len = strlen(key);
+    if ((len = strlen(key)) > UINT32_MAX)
+        return false;
     h = key_hash(t, "", 0, key, len);
     s = find_slot(t, h, "", 0, key, len);
     if (s->key == NULL) {
-        char *copy = malloc(len + 1);
+        char *copy = copy_key(t, key, len);
         if (copy == NULL)
             return false;
-        memcpy(copy, key, len + 1);
         s->key = copy;
-        s->keylen = len;
+        s->keylen = (uint32_t)len;
         s->hash = h;
         t->count++;
     }
     report_other(s, id, had_other, other_id);
-    if (slot_has(s, id))
+    if (slot_has(s, id)) {
+        if (had_id != NULL)
+            *had_id = true;
         return true;
+    }
     return slot_push(s, id);
+}
+
+/* Add id under key (see domain_table.h). */
+bool
+domain_table_add(struct domain_table *t, const char *key, uint32_t id,
+                 bool *had_other, uint32_t *other_id)
+{
+    return domain_table_insert(t, key, id, NULL, had_other, other_id);
 }
 
 /* Number of distinct keys. */

@@ -31,6 +31,14 @@ void domain_table_free(struct domain_table *table);
 bool domain_table_add(struct domain_table *table, const char *key, uint32_t id,
                       bool *had_other, uint32_t *other_id);
 
+/*
+ * domain_table_add that also sets *had_id (when not NULL) true when key
+ * already held id, so the caller can tell a repeat from a new entry.
+ */
+bool domain_table_insert(struct domain_table *table, const char *key,
+                         uint32_t id, bool *had_id, bool *had_other,
+                         uint32_t *other_id);
+
 /* Number of distinct keys. */
 size_t domain_table_size(const struct domain_table *table);
 

@@ -258,6 +258,14 @@ int main(int argc, char **argv)
      * small allocations are served by the per-thread cache either way.
      */
     mallopt(M_MXFAST, 0);
+    /*
+     * A fixed mmap threshold: the lookup tables' arrays (MBs) always get
+     * their own mappings, returned whole when a replaced snapshot is freed.
+     * glibc's dynamic threshold rose past them as growing tables freed
+     * their smaller arrays, put the next ones in the heap, and a worker
+     * kept 24 MB more after a reload (93 MB instead of 69).
+     */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
     if (!tlsfacts_init()) {
         fprintf(stderr, "forcetls-milter: cannot read OpenSSL's cipher table\n");

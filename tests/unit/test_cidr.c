@@ -384,6 +384,29 @@ t_table_add_edges(void **state)
     cidr_table_free(NULL);
 }
 
+/* One prefix of many connectors: each id once, in the order added. */
+static void
+t_table_many_ids(void **state)
+{
+    struct cidr_table *t = cidr_table_new();
+    struct cidr p;
+    static const uint32_t want[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, IDS_END };
+
+    (void)state;
+    assert_non_null(t);
+    assert_true(cidr_parse("192.0.2.0/24", &p, NULL));
+    for (uint32_t i = 1; i < 12; i++)
+        assert_true(cidr_table_add(t, &p, i));
+    /* Again, in both orders: nothing new. */
+    for (uint32_t i = 1; i < 12; i++)
+        assert_true(cidr_table_add(t, &p, i));
+    for (uint32_t i = 11; i > 0; i--)
+        assert_true(cidr_table_add(t, &p, i));
+    assert_int_equal(cidr_table_size(t), 1);
+    check_cidr_lookup("cidr_table_lookup", t, "192.0.2.9", want);
+    cidr_table_free(t);
+}
+
 /* 100,000 v4 /32s and 100,000 v6 /48s: each still finds exactly its id. */
 static void
 t_table_many(void **state)
@@ -436,6 +459,7 @@ main(void)
         cmocka_unit_test(t_table_zero_lengths),
         cmocka_unit_test(t_table_truncation),
         cmocka_unit_test(t_table_add_edges),
+        cmocka_unit_test(t_table_many_ids),
         cmocka_unit_test(t_table_many),
     };
 

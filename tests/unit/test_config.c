@@ -720,6 +720,15 @@ static void test_many_connectors(void **state)
     check_int("inbound_count", (long long)cfg->inbound_count, N);
     check_domain_lookup("by_domain", domain_table_match, cfg->inbound_by_domain,
                         "d19999.example", last);
+    /* Every string intact, though they share blocks of the snapshot. */
+    for (int i = 0; i < N; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "n%d", i);
+        check_str("name", cfg->inbound[i].name, want);
+        snprintf(want, sizeof want, "d%d.example", i);
+        check_str("sender_domains[0]", cfg->inbound[i].sender_domains.items[0],
+                  want);
+    }
     config_free(cfg);
 }
 

@@ -173,6 +173,54 @@ t_add_duplicates(void **state)
     domain_table_free(t);
 }
 
+/* domain_table_insert tells a repeated (key, id) from a new one. */
+static void
+t_insert(void **state)
+{
+    struct domain_table *t = domain_table_new();
+    bool again = true, had = true;
+    uint32_t other = 99;
+    char *huge = malloc(70000);
+    static const uint32_t want[] = { 7, 8, IDS_END };
+
+    (void)state;
+    assert_non_null(t);
+    assert_non_null(huge);
+    assert_true(domain_table_insert(t, "b.example", 7, &again, &had, &other));
+    assert_false(again);
+    assert_false(had);
+    assert_true(domain_table_insert(t, "b.example", 7, &again, &had, &other));
+    assert_true(again);
+    assert_false(had);
+    assert_true(domain_table_insert(t, "b.example", 8, &again, &had, &other));
+    assert_false(again);
+    assert_true(had);
+    assert_int_equal(other, 7);
+    assert_true(domain_table_insert(t, "b.example", 8, &again, NULL, NULL));
+    assert_true(again);
+    /* A key longer than a block of key copies gets one of its own. */
+    memset(huge, 'a', 69999);
+    huge[69999] = '\0';
+    assert_true(domain_table_insert(t, huge, 1, &again, NULL, NULL));
+    assert_false(again);
+    assert_true(domain_table_insert(t, huge, 1, &again, NULL, NULL));
+    assert_true(again);
+    assert_true(domain_table_add(t, "c.example", 2, NULL, NULL));
+    check_domain_lookup("domain_table_get", domain_table_get, t, "b.example",
+                        want);
+    /* Past the slot's one id: the largest id is still known. */
+    for (uint32_t i = 3; i < 12; i++)
+        assert_true(domain_table_insert(t, "c.example", i, &again, NULL, NULL));
+    for (uint32_t i = 2; i < 12; i++) {
+        assert_true(domain_table_insert(t, "c.example", i, &again, NULL, NULL));
+        assert_true(again);
+    }
+    assert_int_equal(domain_table_get(t, "c.example", NULL, 0), 10);
+    assert_int_equal(domain_table_size(t), 3);
+    free(huge);
+    domain_table_free(t);
+}
+
 /* More ids than max: the total is returned, only max are written. */
 static void
 t_truncation_and_dedup(void **state)
@@ -290,6 +338,7 @@ main(void)
         cmocka_unit_test(t_match_cert),
         cmocka_unit_test(t_get),
         cmocka_unit_test(t_add_duplicates),
+        cmocka_unit_test(t_insert),
         cmocka_unit_test(t_truncation_and_dedup),
         cmocka_unit_test(t_edge_inputs),
         cmocka_unit_test(t_with_addr),
