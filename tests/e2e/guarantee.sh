@@ -149,6 +149,64 @@ unlike "$(grep -E 'failed to start|back-off' "$MILTER_LOG" | tail -n 1)" . \
     "5 kills of served workers: no back-off"
 like "$(code e1 bob@beta.example r8@example.org)" '^5[0-9][0-9] ' \
     "after 5 restarts: B still enforced"
+
+# --- a reload signal in the restart gap is carried out by the next worker -------
+# A worker killed within a second of serving is restarted only a second after
+# its start; a SIGHUP meanwhile finds no worker. It must not be dropped.
+
+write_conf "$CONF" alpha.example
+sleep 1.2
+kill_worker
+ok_before=$(count "$RELOAD_OK") failed_before=$(count 'reload failed')
+kill -KILL "$(milter_children)"
+kill -HUP "$PARENT"
+if wait_count "$RELOAD_OK" $((ok_before + 1)) 10; then
+    pass "SIGHUP in the restart gap: reload ok once the next worker serves"
+else
+    fail "SIGHUP in the restart gap: reload ok once the next worker serves" \
+        "$(tail -n 6 "$MILTER_LOG")"
+fi
+is "$(count 'reload failed')" "$failed_before" "SIGHUP in the restart gap: no reload failed"
+like "$(code g1 bob@beta.example r9@example.org)" '^250 ' \
+    "SIGHUP in the restart gap: the new configuration (C) is in force"
+stop_milter
+
+# --- the supervisor killed outright: its worker does not outlive it -------------
+# The worker drops privileges (user nobody), which clears the death signal
+# the supervisor set at fork; the worker must stop all the same.
+
+: >"$MILTER_LOG"
+{ echo 'user = "nobody";'; cat "$CONF"; } >"$E2E_DIR/nobody.conf"
+start_milter "$E2E_DIR/nobody.conf"
+wait_milter_log 'serving on' 10
+worker=$(milter_children)
+kill -KILL "$MILTER_PID"
+wait "$MILTER_PID" 2>/dev/null
+MILTER_PID=
+if [ -n "$worker" ] && wait_gone "$worker" 5; then
+    pass "supervisor killed (-9): its worker (user nobody) is gone within 5 s"
+else
+    fail "supervisor killed (-9): its worker (user nobody) is gone within 5 s" \
+        "worker '$worker' still there; $(tail -n 3 "$MILTER_LOG")"
+    [ -n "$worker" ] && kill -KILL $worker 2>/dev/null
+fi
+
+# --- a closed stderr pipe (forcetls-milter -f | head -1) kills nothing ----------
+
+"$FORCETLS_MILTER" -f -c "$CONF" -p "inet:$MILTER_PORT@127.0.0.1" \
+    > >(head -n 1 >/dev/null) 2>&1 &
+MILTER_PID=$!
+wait_port "$MILTER_PORT" 10
+sleep 0.5                   # head has exited: further log lines meet a closed pipe
+kill -HUP "$MILTER_PID"     # logs "reload ok" to that pipe
+sleep 1
+if pid_alive "$MILTER_PID" && [ -n "$(milter_children)" ] && port_open "$MILTER_PORT"; then
+    pass "stderr to a pipe that closed (| head -1): supervisor and worker still serve"
+else
+    fail "stderr to a pipe that closed (| head -1): supervisor and worker still serve"
+fi
+like "$(code h1 bob@beta.example r10@example.org)" '^250 ' \
+    "stderr to a closed pipe: mail is still answered"
 stop_milter
 
 # --- crash loop: workers that never serve are backed off; TERM still stops -----
