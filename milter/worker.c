@@ -386,7 +386,11 @@ static bool worker_publish_first(struct worker_settings *ws,
     return true;
 }
 
-/* Test hook: hang before serving while the supervisor lives (see worker.h). */
+#ifdef FORCETLS_TEST_HOOKS
+/*
+ * Test hook (./configure --enable-test-hooks only; see main.c): hang
+ * before serving while the supervisor lives (see worker.h).
+ */
 static void worker_test_hang(const struct worker_settings *ws, unsigned generation)
 {
     pid_t parent = getppid();
@@ -398,6 +402,7 @@ static void worker_test_hang(const struct worker_settings *ws, unsigned generati
     for (i = 0; i < 3600 && getppid() == parent; i++)
         sleep(1);
 }
+#endif
 
 /* Block the signals that only designated threads may take. */
 static void worker_block_signals(void)
@@ -455,7 +460,9 @@ int worker_run(void *arg, const struct supervisor_start *start)
     }
     if (!worker_publish_first(ws, start))
         return EX_CONFIG;
+#ifdef FORCETLS_TEST_HOOKS
     worker_test_hang(ws, start->generation);
+#endif
     if (policy_fd >= 0 && !policyserver_start(policy_fd)) {
         log_msg(LOG_ERR, "cannot start the policy service");
         return EX_OSERR;
