@@ -169,6 +169,19 @@ fi
 is "$(count 'reload failed')" "$failed_before" "SIGHUP in the restart gap: no reload failed"
 like "$(code g1 bob@beta.example r9@example.org)" '^250 ' \
     "SIGHUP in the restart gap: the new configuration (C) is in force"
+
+# --- a reload that changes process settings says when they take effect ----------
+
+{ echo 'socket_mode = "0600";'; echo 'socket_group = "postfix";'; cat "$CONF"; } \
+    >"$CONF.new" && mv "$CONF.new" "$CONF"
+n=$(count "$RELOAD_OK")
+kill -HUP "$PARENT"
+wait_count "$RELOAD_OK" $((n + 1)) 10
+for k in socket_mode socket_group; do
+    like "$(grep -F "$k changed" "$MILTER_LOG" | tail -n 1)" \
+        "$k changed in the configuration: takes effect when the daemon is restarted\$" \
+        "a reload that changes $k warns: takes effect when the daemon is restarted"
+done
 stop_milter
 
 # --- the supervisor killed outright: its worker does not outlive it -------------
