@@ -17,8 +17,13 @@
  *                       (confbytes.h) and offer them to the worker, which
  *                       parses them and answers valid or error; on valid
  *                       we commit those bytes, log "reload ok", and tell the
- *                       worker to publish its parsed copy
+ *                       worker to publish its parsed copy; while no
+ *                       worker serves (a restart), the reload waits
+ *                       for the next one
  *   SIGTERM, SIGINT  -> SIGUSR2 to the worker: stop gracefully; then wait
+ *   the supervisor ends -> the worker reads EOF on the control channel
+ *                       and stops (and has PR_SET_PDEATHSIG), so it never
+ *                       serves stale policy on its own
  *   worker exits     -> restart it: at once when it had served (at most one
  *                       start a second), with back-off (1 s doubling to
  *                       60 s) while new workers fail before they serve
@@ -390,11 +395,12 @@ static void supervisor_worker_ended(struct supervisor *sv, pid_t pid, int status
 {
     char why[64];
     long long now = supervisor_now();
-    bool served = sv->serving;
+    bool served;
 
     sv->worker = 0;            /* reaped: never signal that PID again */
-    sv->serving = false;       /* a reload now waits for the next worker */
     supervisor_drain(sv);      /* its last answers come before its death */
+    served = sv->serving;
+    sv->serving = false;       /* a reload now waits for the next worker */
     if (sv->ctl >= 0)
         close(sv->ctl);
     sv->ctl = -1;

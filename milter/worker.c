@@ -15,6 +15,9 @@
  * control channel: we parse the offered bytes, answer valid or error, and
  * publish only when the supervisor says commit (after it has logged
  * "reload ok"), so both processes always agree on the bytes in force.
+ * When the control channel ends, the supervisor is gone: we stop as on
+ * USR2 rather than serve on unsupervised (we also set PR_SET_PDEATHSIG
+ * again after dropping privileges, since setuid clears it).
  *
  * Signals: the supervisor forks us with HUP, INT, TERM, USR1 and USR2
  * blocked, and we keep them blocked in every thread we or libmilter
