@@ -4,11 +4,11 @@
  * Owns the memory file that carries the exact bytes the supervisor has
  * committed (or is offering to a worker for validation): created with
  * memfd_create and sealed against writing, shrinking and growing, so its
- * holder can only read it. Where memfd_create is missing (non-Linux), an
- * unlinked temporary file stands in, without seals.
+ * holder can only read it. Linux only (like signalfd in supervisor.c): an
+ * unsealed stand-in would let the worker change the bytes in force.
  *
  * Must not: parse or judge the bytes (config.c does), or read the file on
- * disk (config_read_bytes does).
+ * disk itself (config_read_bytes, the one reader, does).
  *
  * Thread safety: no state; every call works on its own descriptor and
  * buffer. The descriptor's offset is never used (pread/pwrite only), since
@@ -27,25 +27,14 @@
 #include "config.h"
 #include "confbytes.h"
 
-/* A new anonymous file that can be sealed, or -1. */
-static int confbytes_create(void)
-{
-#if defined(MFD_ALLOW_SEALING)
-    return memfd_create("forcetls.conf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-#else
-    char path[] = "/tmp/forcetls.conf.XXXXXX";
-    int fd = mkostemp(path, O_CLOEXEC);
-
-    if (fd >= 0)
-        unlink(path);
-    return fd;
+#if !defined(__linux__) || !defined(MFD_ALLOW_SEALING) || !defined(F_ADD_SEALS)
+#error "forcetls-milter needs Linux: memfd_create with file seals"
 #endif
-}
 
 /* Make a sealed memory file holding bytes (see confbytes.h). */
 int confbytes_seal(const char *bytes, size_t len)
 {
-    int fd = confbytes_create();
+    int fd = memfd_create("forcetls.conf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     size_t done = 0;
 
     if (fd < 0)
@@ -63,7 +52,6 @@ int confbytes_seal(const char *bytes, size_t len)
         }
         done += (size_t)n;
     }
-#if defined(F_ADD_SEALS)
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW
               | F_SEAL_SEAL) != 0) {
         int e = errno;
@@ -71,72 +59,31 @@ int confbytes_seal(const char *bytes, size_t len)
         errno = e;
         return -1;
     }
-#endif
     return fd;
 }
 
-/* Copy the file at path into a sealed memory file (see confbytes.h). */
+/*
+ * Copy the file at path into a sealed memory file (see confbytes.h):
+ * config_read_bytes reads it (the same checks as at start and for -n),
+ * confbytes_seal writes it. The supervisor holds the bytes in its heap
+ * only meanwhile, and gives that memory back at once.
+ */
 int confbytes_from_file(const char *path, struct config_error *err)
 {
-    char buf[65536];
-    struct stat st;
-    off_t done = 0;
-    int in, fd = -1, e = 0;
+    size_t len;
+    char *bytes = config_read_bytes(path, &len, err);
+    int fd, e;
 
-    if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        e = errno;
-        goto out;
-    }
-    if (fstat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
-        e = EISDIR;
-        goto out;
-    }
-    if ((fd = confbytes_create()) < 0) {
-        e = errno;
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof(buf));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            e = errno;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        if ((uint64_t)done + (uint64_t)n > CONFIG_MAX_BYTES) {
-            e = EFBIG;
-            goto out;
-        }
-        for (ssize_t w = 0; w < n;) {
-            ssize_t k = pwrite(fd, buf + w, (size_t)(n - w), done + w);
-
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0) {
-                e = k < 0 ? errno : EIO;
-                goto out;
-            }
-            w += k;
-        }
-        done += n;
-    }
-#if defined(F_ADD_SEALS)
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW
-              | F_SEAL_SEAL) != 0)
-        e = errno;
-#endif
-out:
-    if (in >= 0)
-        close(in);
-    if (e == 0)
-        return fd;
-    if (fd >= 0)
-        close(fd);
-    snprintf(err->text, sizeof(err->text), "%s:0: cannot read: %s", path, strerror(e));
-    return -1;
+    if (bytes == NULL)
+        return -1;
+    fd = confbytes_seal(bytes, len);
+    e = errno;
+    free(bytes);
+    config_release_unused_memory();
+    if (fd < 0)
+        snprintf(err->text, sizeof(err->text), "%s:0: cannot keep the content: %s",
+                 path, strerror(e));
+    return fd;
 }
 
 /* Read a sealed memory file back (see confbytes.h). */

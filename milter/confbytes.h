@@ -20,10 +20,9 @@
 int confbytes_seal(const char *bytes, size_t len);
 
 /*
- * The bytes of the file at path, copied into a new sealed memory file
- * without holding them in our heap (the supervisor stays small). Returns
- * its descriptor, or -1 with *err set to "FILE:0: cannot read: ..." as
- * config_read_bytes says it.
+ * The bytes of the file at path, read by config_read_bytes (its checks
+ * and its messages) and copied into a new sealed memory file. Returns its
+ * descriptor, or -1 with *err set ("FILE:0: ...").
  */
 int confbytes_from_file(const char *path, struct config_error *err);
 

@@ -145,10 +145,15 @@ struct config *config_load(const char *path, struct config_error *err);
 
 /* The largest configuration file read, in bytes. */
 #define CONFIG_MAX_BYTES (256u * 1024 * 1024)
+#define CONFIG_MAX_TEXT "256 MiB"
 
 /*
  * Read the whole of path into a malloc'ed buffer of *len bytes followed by
- * a NUL. On failure returns NULL with *err set to "FILE:0: cannot read: ...".
+ * a NUL: the one reader of the file (start, -n, -P, reloads). Opens
+ * without blocking and takes only a regular file of at most
+ * CONFIG_MAX_BYTES. On failure returns NULL with *err set to
+ * "FILE:0: cannot read: ...", "FILE:0: not a regular file" or
+ * "FILE:0: larger than the limit of 256 MiB".
  */
 char *config_read_bytes(const char *path, size_t *len, struct config_error *err);
 

@@ -12,52 +12,70 @@
  * Thread safety: no state; each call works on its own buffer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 
-/* Read the whole file into a NUL-terminated buffer (see config.h). */
+/* Fill err with "FILE:0: what" and return NULL. */
+static char *read_error(const char *path, const char *what, struct config_error *err)
+{
+    snprintf(err->text, sizeof err->text, "%s:0: %s", path, what);
+    return NULL;
+}
+
+/*
+ * Read the whole file into a NUL-terminated buffer (see config.h). The one
+ * reader of the file, at start, for -n and on every reload, so the checks
+ * are the same everywhere: opened without blocking (O_NONBLOCK: a FIFO or
+ * a device must not hold the supervisor), nothing but a regular file, at
+ * most CONFIG_MAX_BYTES.
+ */
 char *config_read_bytes(const char *path, size_t *len, struct config_error *err)
 {
-    FILE *f;
     struct stat st;
-    char *buf = NULL;
-    size_t got = 0, cap = 0;
-    int e = 0;
+    static const char too_large[] = "larger than the limit of " CONFIG_MAX_TEXT;
+    char *buf = NULL, msg[96];
+    size_t got = 0, cap;
+    int fd, e = 0;
 
     err->text[0] = '\0';
-    if (path == NULL || path[0] == '\0') {
-        snprintf(err->text, sizeof err->text, "(none):0: no file given");
-        return NULL;
+    if (path == NULL || path[0] == '\0')
+        return read_error("(none)", "no file given", err);
+    if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0
+        || fstat(fd, &st) != 0) {
+        snprintf(msg, sizeof msg, "cannot read: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return read_error(path, msg, err);
     }
-    if ((f = fopen(path, "re")) == NULL) {
-        snprintf(err->text, sizeof err->text, "%s:0: cannot read: %s", path,
-                 strerror(errno));
-        return NULL;
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return read_error(path, "not a regular file", err);
     }
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
-        e = EISDIR;
-    else if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)
-             && (uint64_t)st.st_size < CONFIG_MAX_BYTES)
-        cap = (size_t)st.st_size + 1;   /* a hint: the file may still change */
-    while (e == 0) {
-        size_t n;
+    if ((uint64_t)st.st_size > CONFIG_MAX_BYTES) {
+        close(fd);
+        return read_error(path, too_large, err);
+    }
+    /* The size is a hint: the file may still change while we read. */
+    cap = (size_t)st.st_size + 1 > 4096 ? (size_t)st.st_size + 1 : 4096;
+    for (;;) {
+        ssize_t n;
 
         if (buf == NULL || got == cap) {
-            size_t want = buf == NULL ? (cap > 0 ? cap : 65536) : cap * 2;
+            size_t want = buf == NULL ? cap : cap * 2;
             char *more;
 
-            if (buf != NULL && cap > CONFIG_MAX_BYTES) {
-                e = EFBIG;
-                break;
-            }
             if (want > CONFIG_MAX_BYTES + 1)
                 want = CONFIG_MAX_BYTES + 1;
+            if (buf != NULL && want == cap)
+                break;                      /* more than CONFIG_MAX_BYTES */
             if ((more = realloc(buf, want + 1)) == NULL) {
                 e = ENOMEM;
                 break;
@@ -65,22 +83,26 @@ char *config_read_bytes(const char *path, size_t *len, struct config_error *err)
             buf = more;
             cap = want;
         }
-        n = fread(buf + got, 1, cap - got, f);
-        got += n;
-        if (n == 0) {
-            if (ferror(f))
-                e = errno != 0 ? errno : EIO;
+        n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            e = errno;
             break;
         }
+        if (n == 0)
+            break;
+        got += (size_t)n;
     }
-    fclose(f);
-    if (e == 0 && got > CONFIG_MAX_BYTES)
-        e = EFBIG;
+    close(fd);
+    if (e == 0 && got > CONFIG_MAX_BYTES) {
+        free(buf);
+        return read_error(path, too_large, err);
+    }
     if (e != 0) {
         free(buf);
-        snprintf(err->text, sizeof err->text, "%s:0: cannot read: %s", path,
-                 strerror(e));
-        return NULL;
+        snprintf(msg, sizeof msg, "cannot read: %s", strerror(e));
+        return read_error(path, msg, err);
     }
     buf[got] = '\0';
     *len = got;

@@ -150,6 +150,24 @@ static int daemonize(void)
     return fds[1];
 }
 
+/*
+ * Close every descriptor from 3 up: the daemon opens its own, and must not
+ * pass on to the worker (which runs as the configured user) whatever its
+ * starter left open, as Postfix does. Before syslog or anything of ours.
+ */
+static void close_inherited(void)
+{
+    long max;
+
+    if (close_range(3, ~0u, 0) == 0)
+        return;
+    max = sysconf(_SC_OPEN_MAX);    /* kernels before 5.9 */
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = 3; fd < max; fd++)
+        close(fd);
+}
+
 /* Print a generated table (-P). */
 static int print_table(const struct config *config, const char *table)
 {
@@ -161,10 +179,17 @@ static int print_table(const struct config *config, const char *table)
     return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 }
 
-/* How long a new worker may take to serve, unless FORCETLS_START_TIMEOUT says (tests). */
+/* How long a new worker may take to serve (seconds). */
 #define START_TIMEOUT 30
 
-/* A small number from the environment (test hooks), or def. */
+#ifdef FORCETLS_TEST_HOOKS
+/*
+ * Test hooks, compiled only with ./configure --enable-test-hooks (the e2e
+ * tests use them; a production daemon has none): FORCETLS_START_TIMEOUT
+ * shortens the start time limit, FORCETLS_TEST_HANG_FROM=N makes workers
+ * of generation N on hang before serving (worker.c).
+ */
+/* A small number from the environment, or def. */
 static int env_number(const char *name, int def)
 {
     const char *v = getenv(name);
@@ -176,6 +201,16 @@ static int env_number(const char *name, int def)
     n = strtol(v, &end, 10);
     return *end == '\0' && n >= 0 && n <= 3600 ? (int)n : def;
 }
+
+/* Apply the test hooks' settings. */
+static void test_hooks(struct worker_settings *ws, struct supervisor_job *job)
+{
+    ws->test_hang_from = env_number("FORCETLS_TEST_HANG_FROM", -1);
+    job->start_timeout = (unsigned)env_number("FORCETLS_START_TIMEOUT", START_TIMEOUT);
+    if (job->start_timeout == 0)
+        job->start_timeout = START_TIMEOUT;
+}
+#endif
 
 /*
  * In the supervisor, once the first worker serves: that worker has its own
@@ -216,10 +251,11 @@ static int run_daemon(const struct options *opts, struct config *config, char *b
     ws.config_path = path;
     ws.process = worker_process_settings(config);
     ws.socket = strdup(opts->socket != NULL ? opts->socket : config->socket);
-    ws.test_hang_from = env_number("FORCETLS_TEST_HANG_FROM", -1);
-    job.start_timeout = (unsigned)env_number("FORCETLS_START_TIMEOUT", START_TIMEOUT);
-    if (job.start_timeout == 0)
-        job.start_timeout = START_TIMEOUT;
+    ws.test_hang_from = -1;
+    job.start_timeout = START_TIMEOUT;
+#ifdef FORCETLS_TEST_HOOKS
+    test_hooks(&ws, &job);
+#endif
     if (job.config_fd < 0 || ws.process == NULL || ws.socket == NULL) {
         fprintf(stderr, "forcetls-milter: cannot keep the configuration: %s\n",
                 strerror(errno));
@@ -250,6 +286,8 @@ int main(int argc, char **argv)
     int status;
 
     parse_options(argc, argv, &opts);
+    if (!opts.check_only && opts.table == NULL)
+        close_inherited();
 #ifdef __GLIBC__
     /*
      * No fastbins: loading a large configuration frees libconfig's tree of

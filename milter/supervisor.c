@@ -17,8 +17,13 @@
  *                       (confbytes.h) and offer them to the worker, which
  *                       parses them and answers valid or error; on valid
  *                       we commit those bytes, log "reload ok", and tell the
- *                       worker to publish its parsed copy
+ *                       worker to publish its parsed copy; while no
+ *                       worker serves (a restart), the reload waits
+ *                       for the next one
  *   SIGTERM, SIGINT  -> SIGUSR2 to the worker: stop gracefully; then wait
+ *   the supervisor ends -> the worker reads EOF on the control channel
+ *                       and stops (and has PR_SET_PDEATHSIG), so it never
+ *                       serves stale policy on its own
  *   worker exits     -> restart it: at once when it had served (at most one
  *                       start a second), with back-off (1 s doubling to
  *                       60 s) while new workers fail before they serve
@@ -45,9 +50,7 @@
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
 #include <sys/prctl.h>
-#endif
 
 #include "config.h"
 #include "confbytes.h"
@@ -87,6 +90,7 @@ struct supervisor {
     unsigned long seq;        /* of the last offer */
     long long reload_deadline;
     bool reload_wanted;       /* a reload signal not yet acted on */
+    bool reoffer;             /* the offer is a retry: its worker ended unanswered */
     int exit_status;          /* when the first worker never served */
 };
 
@@ -197,15 +201,19 @@ static void supervisor_report_ready(int ready_fd, int status)
 }
 
 /* In the child: drop the parent's descriptors, die with the parent, run the worker. */
-static void supervisor_child(struct supervisor *sv, int ctl)
+static void supervisor_child(struct supervisor *sv, int ctl, pid_t parent)
 {
     struct supervisor_start start = { .ctl_fd = ctl, .config_fd = sv->committed,
-                                       .generation = sv->generation };
+                                       .generation = sv->generation,
+                                       .parent = parent };
 
-#ifdef __linux__
-    /* If the parent is killed outright, the worker must not linger. */
+    /*
+     * If the parent is killed outright, the worker must not linger. The
+     * kernel clears this on the worker's setuid, so the worker sets it
+     * again after dropping privileges (and then checks start.parent); it
+     * also stops when the control channel ends (worker.c).
+     */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
     close(sv->sigfd);
     if (sv->ready_fd >= 0)
         close(sv->ready_fd);
@@ -216,7 +224,7 @@ static void supervisor_child(struct supervisor *sv, int ctl)
 static void supervisor_start_worker(struct supervisor *sv)
 {
     int fds[2] = { -1, -1 };
-    pid_t pid;
+    pid_t pid, self = getpid();
 
     if (!ctlchan_pair(fds) || (pid = fork()) < 0) {
         int e = errno;
@@ -233,7 +241,7 @@ static void supervisor_start_worker(struct supervisor *sv)
     }
     if (pid == 0) {
         close(fds[0]);
-        supervisor_child(sv, fds[1]);
+        supervisor_child(sv, fds[1], self);
     }
     close(fds[1]);
     sv->worker = pid;
@@ -244,7 +252,18 @@ static void supervisor_start_worker(struct supervisor *sv)
     sv->start_deadline = sv->started + (long long)sv->job->start_timeout * 1000;
 }
 
-/* Offer the file's bytes as they are now to the serving worker. */
+/* Can a reload be offered now: a live worker serves and its channel is open? */
+static bool supervisor_can_offer(const struct supervisor *sv)
+{
+    return !sv->stopping && sv->worker != 0 && sv->serving && sv->ctl >= 0
+           && sv->offered < 0;
+}
+
+/*
+ * Offer the file's bytes as they are now to the serving worker. A worker
+ * that cannot be reached is ending (or will, as its channel is closed
+ * here): the reload stays wanted and goes to its successor once it serves.
+ */
 static void supervisor_offer(struct supervisor *sv)
 {
     struct config_error err;
@@ -258,10 +277,13 @@ static void supervisor_offer(struct supervisor *sv)
     }
     snprintf(text, sizeof(text), "load %lu", ++sv->seq);
     if (!ctlchan_send(sv->ctl, text, sv->offered, true)) {
-        log_msg(LOG_ERR, "reload failed: cannot reach worker %ld: %s; "
-                "keeping previous configuration", (long)sv->worker, strerror(errno));
+        log_msg(LOG_WARNING, "cannot reach worker %ld: %s; the reload waits for "
+                "the next worker", (long)sv->worker, strerror(errno));
         close(sv->offered);
         sv->offered = -1;
+        sv->reload_wanted = true;
+        close(sv->ctl);          /* the worker stops when its channel ends */
+        sv->ctl = -1;
         return;
     }
     sv->reload_deadline = supervisor_now() + SUPERVISOR_RELOAD_TIMEOUT;
@@ -275,6 +297,7 @@ static void supervisor_drop_offer(struct supervisor *sv, const char *why)
     log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", why);
     close(sv->offered);
     sv->offered = -1;
+    sv->reoffer = false;
     snprintf(text, sizeof(text), "abort %lu", sv->seq);
     if (sv->ctl >= 0)
         (void)ctlchan_send(sv->ctl, text, -1, true);
@@ -289,6 +312,7 @@ static void supervisor_commit(struct supervisor *sv, size_t inbound, size_t outb
     close(sv->committed);
     sv->committed = sv->offered;
     sv->offered = -1;
+    sv->reoffer = false;
     log_set_facility(facility);
     log_msg(LOG_INFO, "reload ok inbound=%zu outbound=%zu", inbound, outbound);
     snprintf(text, sizeof(text), "commit %lu", sv->seq);
@@ -371,14 +395,31 @@ static void supervisor_worker_ended(struct supervisor *sv, pid_t pid, int status
 {
     char why[64];
     long long now = supervisor_now();
+    bool served;
 
     sv->worker = 0;            /* reaped: never signal that PID again */
     supervisor_drain(sv);      /* its last answers come before its death */
+    served = sv->serving;
+    sv->serving = false;       /* a reload now waits for the next worker */
     if (sv->ctl >= 0)
         close(sv->ctl);
     sv->ctl = -1;
-    if (sv->offered >= 0)
+    /*
+     * A worker killed while it validated (the signal came in the restart
+     * gap, before we knew) did not judge the bytes: its successor does,
+     * once. A second worker ending over the same reload fails it, so that
+     * bytes that crash the parser cannot keep workers restarting.
+     */
+    if (sv->offered >= 0 && !sv->reoffer && !sv->stopping) {
+        log_msg(LOG_WARNING, "worker %ld ended before it answered the reload; "
+                "offering it to the next worker", (long)pid);
+        close(sv->offered);
+        sv->offered = -1;
+        sv->reload_wanted = true;
+        sv->reoffer = true;
+    } else if (sv->offered >= 0) {
         supervisor_drop_offer(sv, "the worker ended before it answered");
+    }
     if (sv->stopping)
         return;
     supervisor_describe(status, why, sizeof(why));
@@ -386,7 +427,7 @@ static void supervisor_worker_ended(struct supervisor *sv, pid_t pid, int status
         sv->exit_status = supervisor_failure_status(status);
         return;
     }
-    if (sv->serving) {
+    if (served) {
         long long at = sv->started + SUPERVISOR_RESTART_SPACING;
 
         sv->restart_at = at > now ? at : now;
@@ -473,7 +514,7 @@ static void supervisor_timers(struct supervisor *sv)
     }
     if (!sv->stopping && sv->worker == 0 && sv->first_served && now >= sv->restart_at)
         supervisor_start_worker(sv);
-    if (!sv->stopping && sv->serving && sv->offered < 0 && sv->reload_wanted)
+    if (sv->reload_wanted && supervisor_can_offer(sv))
         supervisor_offer(sv);
 }
 
@@ -532,6 +573,12 @@ int supervisor_run(const struct supervisor_job *job, int ready_fd)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /*
+     * A closed stderr pipe (forcetls-milter -f | head) must not kill us:
+     * writes then fail with EPIPE. The worker inherits this, and libmilter
+     * ignores SIGPIPE itself as well.
+     */
+    signal(SIGPIPE, SIG_IGN);
     sv.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sv.sigfd < 0) {
         log_msg(LOG_ERR, "signalfd: %s", strerror(errno));

@@ -5,6 +5,8 @@
 #ifndef FORCETLS_SUPERVISOR_H
 #define FORCETLS_SUPERVISOR_H
 
+#include <sys/types.h>
+
 /* Signals the parent sends to the worker. */
 #define SUPERVISOR_SIG_STOP   SIGUSR2   /* stop gracefully */
 
@@ -13,6 +15,7 @@ struct supervisor_start {
     int ctl_fd;            /* its end of the control channel (ctlchan.h) */
     int config_fd;         /* the sealed bytes in force (confbytes.h) */
     unsigned generation;   /* workers started before this one (0: the first) */
+    pid_t parent;          /* the supervisor: the worker ends when it is gone */
 };
 
 struct supervisor_job {

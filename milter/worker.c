@@ -15,6 +15,9 @@
  * control channel: we parse the offered bytes, answer valid or error, and
  * publish only when the supervisor says commit (after it has logged
  * "reload ok"), so both processes always agree on the bytes in force.
+ * When the control channel ends, the supervisor is gone: we stop as on
+ * USR2 rather than serve on unsupervised (we also set PR_SET_PDEATHSIG
+ * again after dropping privileges, since setuid clears it).
  *
  * Signals: the supervisor forks us with HUP, INT, TERM, USR1 and USR2
  * blocked, and we keep them blocked in every thread we or libmilter
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
@@ -185,6 +189,32 @@ static bool worker_differs(const char *now, const char *then)
     return (now == NULL) != (then == NULL) || (now != NULL && strcmp(now, then) != 0);
 }
 
+/* Warn about one process setting that a reload changed but cannot apply. */
+static void worker_warn_changed(const char *name)
+{
+    log_msg(LOG_WARNING, "%s changed in the configuration: takes effect when the "
+            "daemon is restarted", name);
+}
+
+/*
+ * The process settings (see worker.h) stay those of the daemon's start,
+ * for every worker, until the daemon itself is restarted: say so for each
+ * one a reload changes.
+ */
+static void worker_warn_process_settings(const struct config *c, const struct config *p)
+{
+    if (worker_differs(c->user, p->user))
+        worker_warn_changed("user");
+    if (strcmp(c->socket, p->socket) != 0)
+        worker_warn_changed("socket");
+    if (worker_differs(c->policy_socket, p->policy_socket))
+        worker_warn_changed("policy_socket");
+    if (c->socket_mode != p->socket_mode)
+        worker_warn_changed("socket_mode");
+    if (worker_differs(c->socket_group, p->socket_group))
+        worker_warn_changed("socket_group");
+}
+
 /* Make c the active snapshot (ownership passes to confref). */
 static void worker_publish(struct config *c)
 {
@@ -232,12 +262,7 @@ static struct config *worker_validate(const struct worker_settings *ws,
         (void)ctlchan_send(ws->ctl_fd, text, -1, false);
         return NULL;
     }
-    if (worker_differs(c->user, p->user))
-        log_msg(LOG_WARNING, "user changed in the configuration: takes effect on restart");
-    if (strcmp(c->socket, p->socket) != 0)
-        log_msg(LOG_WARNING, "socket changed in the configuration: takes effect on restart");
-    if (worker_differs(c->policy_socket, p->policy_socket))
-        log_msg(LOG_WARNING, "policy_socket changed in the configuration: takes effect on restart");
+    worker_warn_process_settings(c, p);
     snprintf(text, sizeof(text), "valid %lu inbound=%zu outbound=%zu facility=%d", seq,
              c->inbound_count, c->outbound_count, c->syslog_facility);
     if (!ctlchan_send(ws->ctl_fd, text, -1, false)) {
@@ -245,6 +270,23 @@ static struct config *worker_validate(const struct worker_settings *ws,
         return NULL;
     }
     return c;
+}
+
+/* Stop gracefully: refuse new work, let sessions finish (bounded), stop. */
+static void worker_drain_and_stop(void)
+{
+    const struct timespec step = { 0, 100 * 1000 * 1000 };
+    time_t deadline = time(NULL) + WORKER_DRAIN_SECONDS;
+
+    callbacks_start_draining();
+    log_msg(LOG_INFO, "stopping: waiting up to %d s for %lu sessions in flight",
+            WORKER_DRAIN_SECONDS, callbacks_active_sessions());
+    while (callbacks_active_sessions() > 0 && time(NULL) < deadline)
+        nanosleep(&step, NULL);
+    if (callbacks_active_sessions() > 0)
+        log_msg(LOG_WARNING, "stopping with %lu sessions still open",
+                callbacks_active_sessions());
+    smfi_stop();
 }
 
 /*
@@ -265,8 +307,15 @@ static void *worker_control_thread(void *arg)
         ssize_t n = ctlchan_recv(ws->ctl_fd, text, sizeof(text), &fd, false);
 
         if (n <= 0) {
+            /*
+             * The supervisor is gone (or has given up on us): nobody could
+             * reload or restart us, so we would serve stale policy, and
+             * hold the socket a new daemon needs. Stop as on USR2.
+             */
             config_free(pending);
-            return NULL;   /* the supervisor is gone: PDEATHSIG stops us */
+            log_msg(LOG_WARNING, "the supervisor's control channel ended: stopping");
+            worker_drain_and_stop();
+            return NULL;
         }
         if (pending != NULL && sscanf(text, "commit %lu", &seq) == 1
             && seq == pending_seq) {
@@ -283,23 +332,6 @@ static void *worker_control_thread(void *arg)
             close(fd);
         }
     }
-}
-
-/* Stop gracefully: refuse new work, let sessions finish (bounded), stop. */
-static void worker_drain_and_stop(void)
-{
-    const struct timespec step = { 0, 100 * 1000 * 1000 };
-    time_t deadline = time(NULL) + WORKER_DRAIN_SECONDS;
-
-    callbacks_start_draining();
-    log_msg(LOG_INFO, "stopping: waiting up to %d s for %lu sessions in flight",
-            WORKER_DRAIN_SECONDS, callbacks_active_sessions());
-    while (callbacks_active_sessions() > 0 && time(NULL) < deadline)
-        nanosleep(&step, NULL);
-    if (callbacks_active_sessions() > 0)
-        log_msg(LOG_WARNING, "stopping with %lu sessions still open",
-                callbacks_active_sessions());
-    smfi_stop();
 }
 
 /* The signal thread: the only thread that takes USR1 and USR2. */
@@ -357,7 +389,11 @@ static bool worker_publish_first(struct worker_settings *ws,
     return true;
 }
 
-/* Test hook: hang before serving while the supervisor lives (see worker.h). */
+#ifdef FORCETLS_TEST_HOOKS
+/*
+ * Test hook (./configure --enable-test-hooks only; see main.c): hang
+ * before serving while the supervisor lives (see worker.h).
+ */
 static void worker_test_hang(const struct worker_settings *ws, unsigned generation)
 {
     pid_t parent = getppid();
@@ -369,6 +405,7 @@ static void worker_test_hang(const struct worker_settings *ws, unsigned generati
     for (i = 0; i < 3600 && getppid() == parent; i++)
         sleep(1);
 }
+#endif
 
 /* Block the signals that only designated threads may take. */
 static void worker_block_signals(void)
@@ -416,9 +453,19 @@ int worker_run(void *arg, const struct supervisor_start *start)
     status = worker_drop_privileges(p);
     if (status != EX_OK)
         return status;
+    /*
+     * setuid cleared the death signal the supervisor set at fork: set it
+     * again, then make sure the supervisor did not end in between.
+     */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != start->parent) {
+        log_msg(LOG_ERR, "the supervisor is gone; not serving");
+        return EX_SOFTWARE;
+    }
     if (!worker_publish_first(ws, start))
         return EX_CONFIG;
+#ifdef FORCETLS_TEST_HOOKS
     worker_test_hang(ws, start->generation);
+#endif
     if (policy_fd >= 0 && !policyserver_start(policy_fd)) {
         log_msg(LOG_ERR, "cannot start the policy service");
         return EX_OSERR;

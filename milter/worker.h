@@ -22,7 +22,7 @@ struct worker_settings {
      * and sets this to NULL once that worker serves.
      */
     struct config *startup;
-    int test_hang_from;       /* test hook: workers of this generation on hang; -1 off */
+    int test_hang_from;       /* test hook (--enable-test-hooks): hang from this generation */
     int ctl_fd;               /* set by worker_run: the control channel */
 };
 

@@ -31,10 +31,11 @@ build_and_check() {   # build_and_check DIR CONFIGURE-ARGS...
 }
 
 autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
-step "gcc -Werror: make check" build_and_check "$top/build-gcc" --enable-werror
+step "gcc -Werror: make check" build_and_check "$top/build-gcc" --enable-werror \
+    --enable-test-hooks
 if [ "${FORCETLS_QUICK:-0}" != 1 ]; then
     step "asan+ubsan: make check" build_and_check "$top/build-asan" \
-        --enable-werror --enable-sanitizers=address,undefined
+        --enable-werror --enable-sanitizers=address,undefined --enable-test-hooks
     step "clang -Werror: build" sh -c "rm -rf '$top/build-clang' && mkdir -p '$top/build-clang' && cd '$top/build-clang' && '$top/configure' -q CC=clang --enable-werror && make -s -j$jobs && make -s -j$jobs check TESTS="
     step "make distcheck" sh -c "cd '$top/build-gcc' && make -s distcheck >'$results/distcheck.log' 2>&1 || { tail -40 '$results/distcheck.log'; exit 1; }"
 fi

@@ -117,6 +117,10 @@ find_milter() {
     return 1
 }
 
+# True when the daemon was built with ./configure --enable-test-hooks
+# (FORCETLS_TEST_HANG_FROM, FORCETLS_START_TIMEOUT); make check says so.
+test_hooks_built() { [ "${FORCETLS_TEST_HOOKS:-no}" = yes ]; }
+
 # Root, Postfix, swaks, openssl and the daemon, or skip_all (fail under CI).
 require_prereqs() {
     local t

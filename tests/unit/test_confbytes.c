@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "confbytes.h"
@@ -111,7 +112,57 @@ static void test_read_errors(void **state)
     check_str("missing", err.text,
               "/nonexistent/forcetls.conf:0: cannot read: No such file or directory");
     assert_null(config_read_bytes("/", &len, &err));
-    check_str("directory", err.text, "/:0: cannot read: Is a directory");
+    check_str("directory", err.text, "/:0: not a regular file");
+    assert_null(config_read_bytes("/dev/null", &len, &err));
+    check_str("device", err.text, "/dev/null:0: not a regular file");
+}
+
+/*
+ * A FIFO (no writer) is refused at once, not waited on: the supervisor
+ * reads the file on reload and must not block. alarm() turns a blocking
+ * open into a failure instead of a hang.
+ */
+static void test_read_fifo(void **state)
+{
+    char dir[] = "/tmp/test_confbytes.XXXXXX", path[64], want[96];
+    struct config_error err, e2;
+    size_t len;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    assert_null(config_read_bytes(path, &len, &err));
+    assert_int_equal(confbytes_from_file(path, &e2), -1);
+    alarm(0);
+    unlink(path);
+    rmdir(dir);
+    snprintf(want, sizeof(want), "%s:0: not a regular file", path);
+    check_str("fifo", err.text, want);
+    check_str("fifo, from_file", e2.text, want);
+}
+
+/* A file over CONFIG_MAX_BYTES (sparse, so cheap) is refused before reading. */
+static void test_read_too_large(void **state)
+{
+    char path[256], want[300];
+    struct config_error err, e2;
+    size_t len;
+    int fd;
+
+    (void)state;
+    write_tmp(path, sizeof(path), "");
+    fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)CONFIG_MAX_BYTES + 1), 0);
+    close(fd);
+    assert_null(config_read_bytes(path, &len, &err));
+    assert_int_equal(confbytes_from_file(path, &e2), -1);
+    unlink(path);
+    snprintf(want, sizeof(want), "%s:0: larger than the limit of 256 MiB", path);
+    check_str("too large", err.text, want);
+    check_str("too large, from_file", e2.text, want);
 }
 
 /* Bytes read from a file are exact, NUL-terminated, also past the first buffer. */
@@ -190,7 +241,7 @@ static void test_from_file(void **state)
     check_bool_in("pwrite refused", "from file", pwrite(fd, "x", 1, 0) < 0, true);
 #endif
     close(fd);
-    static const char *const bad[] = { "/nonexistent/forcetls.conf", "/" };
+    static const char *const bad[] = { "/nonexistent/forcetls.conf", "/", "/dev/null" };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         assert_int_equal(confbytes_from_file(bad[i], &e1), -1);
         assert_null(config_read_bytes(bad[i], &len, &e2));
@@ -206,6 +257,8 @@ int main(void)
         cmocka_unit_test(test_nul),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_read_fifo),
+        cmocka_unit_test(test_read_too_large),
         cmocka_unit_test(test_read_bytes),
         cmocka_unit_test(test_seal),
         cmocka_unit_test(test_from_file),
