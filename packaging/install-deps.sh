@@ -15,7 +15,7 @@ fi
 build="build-essential autoconf automake pkg-config ca-certificates
        libmilter-dev libconfig-dev libssl-dev libidn2-dev libcmocka-dev"
 demo="postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl procps iproute2"
-test="clang m4 util-linux perl dpkg apt"
+test="clang m4 util-linux perl dpkg apt miltertest"
 
 pkgs="$build $demo"
 if [ "${1:-}" = "--test" ]; then
