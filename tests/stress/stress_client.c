@@ -18,6 +18,7 @@
  * Usage:
  *   stress_client smtp -p PORT -c CONCURRENCY [-n SESSIONS] [-t SECONDS]
  *                 [-s STOPFILE] [-k CERT -K KEY] [-o OUTCOMES] [-w TIMEOUT]
+ *                 [-d PAUSE_MS]
  *     Classes rotate per session: 0 "plain" (partner sender, plaintext: the
  *     policy refuses it), 1 "cert" (partner sender over STARTTLS with the
  *     client certificate: accepted), 2 "unmatched" (another sender,
@@ -26,7 +27,8 @@
  *     r-N@example.org. Stops after SESSIONS sessions, after SECONDS, or once
  *     STOPFILE exists, whichever comes first. OUTCOMES gets one line per
  *     session: "START END CLASS OUTCOME REPLY" (times in seconds since the
- *     epoch). Prints one line per class and a total line.
+ *     epoch). Each slot pauses PAUSE_MS between sessions (default 0), 200 ms
+ *     after a tempfail. Prints one line per class and a total line.
  *   stress_client probe -p PORT [-w SECONDS]
  *     Tries a milter option negotiation on 127.0.0.1:PORT every 10 ms until
  *     one is answered; prints the seconds it took. Exit 0 when answered,
@@ -77,6 +79,7 @@ struct options {
     const char *cert, *key;
     const char *outcomes;
     int timeout;            /* per read or write */
+    long pause_ms;          /* between two sessions of a slot */
 };
 
 static struct options opt = { .seconds = 600, .timeout = 60 };
@@ -343,8 +346,12 @@ static void *slot_main(void *arg)
                     class_names[cls], outcome_names[out], last);
         pthread_mutex_unlock(&lock);
         /* A tempfailed sender waits a little, as a real MTA would (longer). */
-        if (out == OUT_TEMPFAIL || out == OUT_NOANSWER) {
-            const struct timespec pause = { 0, 200 * 1000 * 1000 };
+        long ms = out == OUT_TEMPFAIL || out == OUT_NOANSWER ? 200 : 0;
+
+        if (opt.pause_ms > ms)
+            ms = opt.pause_ms;
+        if (ms > 0) {
+            const struct timespec pause = { ms / 1000, (ms % 1000) * 1000000L };
 
             nanosleep(&pause, NULL);
         }
@@ -483,7 +490,7 @@ int main(int argc, char **argv)
         return 2;
     }
     optind = 2;
-    while ((ch = getopt(argc, argv, "p:c:n:t:s:k:K:o:w:")) != -1) {
+    while ((ch = getopt(argc, argv, "p:c:n:t:s:k:K:o:w:d:")) != -1) {
         switch (ch) {
         case 'p': opt.port = atoi(optarg); break;
         case 'c': opt.concurrency = atoi(optarg); break;
@@ -494,6 +501,7 @@ int main(int argc, char **argv)
         case 'K': opt.key = optarg; break;
         case 'o': opt.outcomes = optarg; break;
         case 'w': opt.timeout = atoi(optarg); break;
+        case 'd': opt.pause_ms = atol(optarg); break;
         default: return 2;
         }
     }
