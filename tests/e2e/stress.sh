@@ -308,6 +308,8 @@ GAP_ACCEPTS=$(awk 'NR == FNR { a[NR] = $1 + 0.5; b[NR] = $2 - 0.5; n = NR; next 
 GAP_TEMPFAILS=$(awk 'NR == FNR { a[NR] = $1 + 0.5; b[NR] = $2 - 0.5; n = NR; next }
     $4 == "tempfail" { for (i = 1; i <= n; i++) if ($2 > a[i] && $2 < b[i]) { c++; break } }
     END { print c + 0 }' "$gap_windows" "$OUTCOMES")
+DECIDED_PER_S=$(awk -v a="$(field "$all" accepted)" -v r="$(field "$all" refused)" \
+    -v t="$(field "$all" seconds)" 'BEGIN { printf "%.1f", (t > 0 ? (a + r) / t : 0) }')
 gap_stats=$(printf '%s\n' "${gaps[@]}" | sort -g | awk '
     { v[NR] = $1 } END { if (NR == 0) { print "none"; exit }
       m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
@@ -316,7 +318,7 @@ gap_stats=$(printf '%s\n' "${gaps[@]}" | sort -g | awk '
 diag "=== stress report ($SIZE) ===" \
     "wrong accepts: $WRONG_LOG in the maillog, $WRONG_REPLY by reply" \
     "sessions without an answer: $NOANSWER" \
-    "sessions: $(field "$all" sessions) in $(field "$all" seconds) s, $(field "$all" sessions_per_s) sessions/s ($CONCURRENCY concurrent); decided by the milter (250 or 550): $(awk -v a="$(field "$all" accepted)" -v r="$(field "$all" refused)" -v t="$(field "$all" seconds)" 'BEGIN { printf "%.1f", t > 0 ? (a + r) / t : 0 }')/s" \
+    "sessions: $(field "$all" sessions) in $(field "$all" seconds) s, $(field "$all" sessions_per_s) sessions/s ($CONCURRENCY concurrent); decided by the milter (250 or 550): $DECIDED_PER_S/s" \
     "  $plain" "  $cert" "  $(grep '^class=unmatched ' "$LOAD_OUT")" \
     "queued per the maillog: cert $(queued ct), unmatched $(queued un), partner plaintext $WRONG_LOG" \
     "reloads: $RELOAD_LINES 'reload ok' lines for $sent SIGHUPs ($hup_secs s), $RELOAD_FAILED failed" \
