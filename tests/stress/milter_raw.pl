@@ -11,8 +11,10 @@
 # Each case opens its own connection, negotiates like Postfix, and prints
 #   RESULT <name> pass|fail <detail>
 # "refused" means reject, tempfail, or a 4xx/5xx reply code; every event
-# that expects a reply must get one within 10 s. Needs only core Perl.
-# Configuration the cases rely on: see hostile.lua.
+# in order that expects a reply must get one within 10 s (libmilter drops
+# events out of order without a reply: see oo below). Needs only core Perl.
+# Configuration the cases rely on: see hostile.lua. RAW_ONLY=ERE runs only
+# the matching cases; RAW_ODD=1 adds the case that crashes libmilter.
 use strict;
 use warnings;
 use IO::Socket::INET;
