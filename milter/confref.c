@@ -6,10 +6,13 @@
  * snapshot it started with until it ends (OpenDKIM's pattern).
  *
  * Thread safety: one mutex guards the published pointer and the counts.
- * It is taken twice per SMTP session (acquire at connect, release at
- * close), never per recipient, so it is uncontended in practice; a mutex
- * rather than a lock-free scheme because a reader must never increment the
- * count of a snapshot that a concurrent reload is freeing.
+ * It is taken twice per mail transaction (acquire at MAIL, release at the
+ * next MAIL, RSET or close), never per recipient, so it is uncontended in
+ * practice; a mutex rather than a lock-free scheme because a reader must
+ * never increment the count of a snapshot that a concurrent reload is
+ * freeing. A snapshot whose last reference goes is unlinked under the lock
+ * and freed after it (a large one takes a while to free, and no other
+ * session should wait for that).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -38,14 +41,26 @@ static struct confref_entry **confref_find(const struct config *config)
     return NULL;
 }
 
-/* Drop one reference of a retired or current entry (locked); may free it. */
-static void confref_unref(struct confref_entry **slot)
+/*
+ * Drop one reference of a retired or current entry (locked). Returns the
+ * entry when that was its last reference, unlinked, for the caller to free
+ * with confref_free once the lock is released; NULL otherwise.
+ */
+static struct confref_entry *confref_unref(struct confref_entry **slot)
 {
     struct confref_entry *entry = *slot;
 
     if (--entry->refs > 0)
-        return;
+        return NULL;
     *slot = entry->next;
+    return entry;
+}
+
+/* Free an entry confref_unref gave up (unlocked; NULL is ignored). */
+static void confref_free(struct confref_entry *entry)
+{
+    if (entry == NULL)
+        return;
     config_free(entry->config);
     free(entry);
 }
@@ -53,7 +68,7 @@ static void confref_unref(struct confref_entry **slot)
 /* Publish config as the active snapshot. */
 void confref_publish(struct config *config)
 {
-    struct confref_entry *entry = calloc(1, sizeof(*entry));
+    struct confref_entry *entry = calloc(1, sizeof(*entry)), *gone = NULL;
 
     if (entry == NULL)
         abort();      /* startup or reload with no memory: nothing sane to do */
@@ -66,11 +81,12 @@ void confref_publish(struct config *config)
         old->next = confref_retired;
         confref_retired = old;
         confref_current = entry;
-        confref_unref(&confref_retired);
+        gone = confref_unref(&confref_retired);
     } else {
         confref_current = entry;
     }
     pthread_mutex_unlock(&confref_lock);
+    confref_free(gone);
 }
 
 /* Take a counted reference to the active snapshot. */
@@ -90,7 +106,7 @@ const struct config *confref_acquire(void)
 /* Give back a reference taken by confref_acquire. */
 void confref_release(const struct config *config)
 {
-    struct confref_entry **slot;
+    struct confref_entry **slot, *gone;
 
     if (config == NULL)
         return;
@@ -98,13 +114,16 @@ void confref_release(const struct config *config)
     slot = confref_find(config);
     if (slot == NULL)
         abort();      /* a reference we never gave out: impossible state */
-    confref_unref(slot);
+    gone = confref_unref(slot);
     pthread_mutex_unlock(&confref_lock);
+    confref_free(gone);
 }
 
 /* Unpublish the active snapshot; it goes when its last session does. */
 void confref_shutdown(void)
 {
+    struct confref_entry *gone = NULL;
+
     pthread_mutex_lock(&confref_lock);
     if (confref_current != NULL) {
         struct confref_entry *old = confref_current;
@@ -112,7 +131,8 @@ void confref_shutdown(void)
         confref_current = NULL;
         old->next = confref_retired;
         confref_retired = old;
-        confref_unref(&confref_retired);
+        gone = confref_unref(&confref_retired);
     }
     pthread_mutex_unlock(&confref_lock);
+    confref_free(gone);
 }

@@ -260,6 +260,7 @@ static int run_daemon(const struct options *opts, struct config *config, char *b
         fprintf(stderr, "forcetls-milter: cannot keep the configuration: %s\n",
                 strerror(errno));
         config_free(config);
+        worker_process_settings_free((struct config *)ws.process);
         return EX_OSERR;
     }
     job.pidfile = ws.process->pidfile;
@@ -271,7 +272,7 @@ static int run_daemon(const struct options *opts, struct config *config, char *b
             FORCETLS_VERSION, config->inbound_count, config->outbound_count);
     status = supervisor_run(&job, ready_fd);
     config_free(ws.startup);    /* still ours if no worker ever served */
-    config_free((struct config *)ws.process);
+    worker_process_settings_free((struct config *)ws.process);
     free((char *)ws.socket);
     return status;
 }

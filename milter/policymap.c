@@ -342,17 +342,31 @@ static void print_tls_policy(const struct config *config, FILE *out)
     free(printed);
 }
 
-/* postfix-transport: the domains of connectors with smart hosts. */
+/*
+ * postfix-transport: the domains of connectors with smart hosts; and, when
+ * any connector has smart hosts, a null entry (":", transport(5): change
+ * nothing) for the domains of connectors without, so that a hash table's
+ * ".parent" search cannot send them through the smart hosts of a pattern
+ * above (the socketmap answers the most specific connector, and so must
+ * the table: the relay's TLS policy holds only the domains routed to it).
+ */
 static void print_transport(const struct config *config, FILE *out)
 {
+    bool any_hosts = false;
+
+    for (size_t i = 0; i < config->outbound_count; i++)
+        any_hosts = any_hosts || config->outbound[i].smart_host_count > 0;
     for (size_t i = 0; i < config->outbound_count; i++) {
         const struct outbound_connector *c = &config->outbound[i];
         char hops[POLICYMAP_REPLY_MAX];
 
-        if (c->smart_host_count == 0)
+        if (c->smart_host_count == 0 && !any_hosts)
             continue;
-        fprintf(out, "# outbound connector %s\n", c->name);
-        if (!transport_text(c, hops, sizeof hops)) {
+        fprintf(out, "# outbound connector %s%s\n", c->name,
+                c->smart_host_count == 0 ? ": no smart hosts" : "");
+        if (c->smart_host_count == 0)
+            snprintf(hops, sizeof hops, ":");
+        else if (!transport_text(c, hops, sizeof hops)) {
             fprintf(out, "# %s: too many smart hosts for one entry\n", c->name);
             continue;
         }

@@ -509,8 +509,24 @@ struct config *worker_process_settings(const struct config *c)
         || !worker_copy(&p->policy_socket, c->policy_socket)
         || !worker_copy(&p->socket_group, c->socket_group)
         || !worker_copy(&p->user, c->user) || !worker_copy(&p->pidfile, c->pidfile)) {
-        config_free(p);
+        worker_process_settings_free(p);
         return NULL;
     }
     return p;
+}
+
+/*
+ * Free what worker_process_settings made: its strings are strdup'd, not in
+ * a snapshot's string blocks, so config_free alone would leak them.
+ */
+void worker_process_settings_free(struct config *p)
+{
+    if (p == NULL)
+        return;
+    free(p->socket);
+    free(p->policy_socket);
+    free(p->socket_group);
+    free(p->user);
+    free(p->pidfile);
+    config_free(p);
 }

@@ -26,8 +26,10 @@ struct worker_settings {
     int ctl_fd;               /* set by worker_run: the control channel */
 };
 
-/* The process settings of c, without connectors (config_free frees it). */
+/* The process settings of c, without connectors. */
 struct config *worker_process_settings(const struct config *c);
+/* Free what worker_process_settings returned (NULL is ignored). */
+void worker_process_settings_free(struct config *p);
 
 /* The supervisor's job: run the milter; returns an exit status. */
 int worker_run(void *settings, const struct supervisor_start *start);

@@ -476,8 +476,18 @@ static const char *const golden_transport[] = {
      "relay.fabrikam.net:587, relay2.fabrikam.net"),
     (".fabrikam.com\tsmtp:[smtp.fabrikam.com]:25, [192.0.2.10], "
      "relay.fabrikam.net:587, relay2.fabrikam.net"),
+    /* Null entries: a hash table's ".fabrikam.com" must not route these. */
+    "# outbound connector contoso: no smart hosts",
+    "contoso.com\t:",
+    "# outbound connector eu: no smart hosts",
+    "eu.fabrikam.com\t:",
+    "# outbound connector deep: no smart hosts",
+    ".deep.example\t:",
+    ".contoso.com\t:",
     "# outbound connector v6",
     "v6.example\tsmtp:[2001:db8::1]:2525, [2001:db8::1]:2525",
+    "# outbound connector relayco: no smart hosts",
+    "relay2.fabrikam.net\t:",
     "# outbound connector twin",
     "twin.example\tsmtp:[smtp.fabrikam.com]:25, [smtp.fabrikam.com]:2525",
 };
