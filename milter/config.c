@@ -44,7 +44,7 @@
 
 #define MAX_CIPHER_BITS 256
 #define MAX_CONNECTORS 1000000u
-/* More keys than any key table has (find_members aborts otherwise). */
+/* More keys than any key table has (find_members and load_group abort otherwise). */
 #define MAX_KEYS 32
 
 /* The INHERIT default (config_internal.h). */
@@ -596,8 +596,12 @@ static bool load_group(struct loader *ld, const config_setting_t *group,
     if (!find_members(ld, group, keys, set))
         return false;
     for (const struct key *k = keys; k->name != NULL; k++) {
-        const config_setting_t *s = set[k - keys];
+        const config_setting_t *s;
         void *field = (char *)obj + k->offset;
+
+        if ((size_t)(k - keys) >= MAX_KEYS)
+            abort();             /* a key table outgrew MAX_KEYS */
+        s = set[k - keys];
         ld->key = k->name;
         if (s == NULL && k->required)
             return config_fail(ld, group, "missing required setting \"%s\"",
