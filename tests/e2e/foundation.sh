@@ -171,19 +171,6 @@ facts "no EHLO after STARTTLS (s_client): still tls=TLSv1.3 and the cert" sclien
 
 # --- reload ---------------------------------------------------------------------------
 
-# count ERE: matching lines in the milter log so far.
-count() { grep -Ec -- "$1" "$MILTER_LOG"; }
-
-# wait_count ERE N [SECONDS]: wait until at least N lines match.
-wait_count() {
-    local i n=$(( ${3:-5} * 20 ))
-    for ((i = 0; i <= n; i++)); do
-        [ "$(count "$1")" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
 n=$(count "$RELOAD_OK")
 kill -HUP "$PARENT"

@@ -20,33 +20,6 @@ start_postfix
 
 CONF=$E2E_DIR/forcetls.conf
 
-# write_conf FILE DOMAIN...: one require_tls connector per partner domain.
-write_conf() {
-    local file=$1 d
-    shift
-    {
-        echo 'default_action = "reject";'
-        echo 'inbound = ('
-        for d in "$@"; do
-            [ "$d" = "$1" ] || echo ','
-            printf '  { name = "%s"; sender_domains = [ "%s" ]; require_tls = true; }\n' \
-                "${d%%.*}" "$d"
-        done
-        echo ');'
-    } >"$file"
-}
-
-count() { grep -Ec -- "$1" "$MILTER_LOG"; }
-# wait_count ERE N [SECONDS]: wait until at least N lines match.
-wait_count() {
-    local i n=$(( ${3:-5} * 20 ))
-    for ((i = 0; i <= n; i++)); do
-        [ "$(count "$1")" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 # code NAME SENDER RCPT: the RCPT reply code of a plaintext session.
 code() {
     smtp "$1" --from "$2" --to "$3" --quit-after RCPT
@@ -76,13 +49,13 @@ RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
 
 # --- A, then B by SIGHUP ----------------------------------------------------------
 
-write_conf "$CONF" alpha.example
+require_tls_conf "$CONF" alpha.example
 start_milter "$CONF"
 PARENT=$MILTER_PID
 like "$(code a1 bob@beta.example r1@example.org)" '^250 ' \
     "config A: plaintext mail from beta.example is accepted (no connector)"
 
-write_conf "$CONF" alpha.example beta.example
+require_tls_conf "$CONF" alpha.example beta.example
 n=$(count "$RELOAD_OK")
 kill -HUP "$PARENT"
 if wait_count "$RELOAD_OK" $((n + 1)); then
@@ -112,7 +85,7 @@ like "$(grep 'worker serves the configuration in force' "$MILTER_LOG" | tail -n 
 
 # --- a valid C on disk without SIGHUP: still B ---------------------------------
 
-write_conf "$CONF" alpha.example
+require_tls_conf "$CONF" alpha.example
 ok "valid C on disk (no SIGHUP), worker killed: a new worker serves" kill_worker
 like "$(code c1 bob@beta.example r5@example.org)" '^5[0-9][0-9] ' \
     "valid C on disk (no SIGHUP): the restarted worker still enforces B"
@@ -136,7 +109,7 @@ like "$(code d2 bob@beta.example r7@example.org)" '^5[0-9][0-9] ' \
 
 # --- five kills: each restart serves again promptly ------------------------------
 
-write_conf "$CONF" alpha.example beta.example
+require_tls_conf "$CONF" alpha.example beta.example
 gaps=() slow=()
 for ((k = 1; k <= 5; k++)); do
     sleep 1.2   # a worker that served is restarted at once, but at most once a second
@@ -154,7 +127,7 @@ like "$(code e1 bob@beta.example r8@example.org)" '^5[0-9][0-9] ' \
 # A worker killed within a second of serving is restarted only a second after
 # its start; a SIGHUP meanwhile finds no worker. It must not be dropped.
 
-write_conf "$CONF" alpha.example
+require_tls_conf "$CONF" alpha.example
 sleep 1.2
 kill_worker
 ok_before=$(count "$RELOAD_OK") failed_before=$(count 'reload failed')

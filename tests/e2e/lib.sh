@@ -536,6 +536,22 @@ data_reply() {
 # Print the queue id from "250 2.0.0 Ok: queued as ID" in transcript NAME.
 queue_id() { data_reply "$1" | sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p'; }
 
+# require_tls_conf FILE DOMAIN...: one require_tls connector per partner domain.
+require_tls_conf() {
+    local file=$1 d
+    shift
+    {
+        echo 'default_action = "reject";'
+        echo 'inbound = ('
+        for d in "$@"; do
+            [ "$d" = "$1" ] || echo ','
+            printf '  { name = "%s"; sender_domains = [ "%s" ]; require_tls = true; }\n' \
+                "${d%%.*}" "$d"
+        done
+        echo ');'
+    } >"$file"
+}
+
 # --- logs ------------------------------------------------------------------------
 
 # wait_line FILE ERE [SECONDS]: wait (default 5 s) for a matching line.
@@ -550,6 +566,19 @@ wait_line() {
 
 # Wait for a line matching ERE in the milter log.
 wait_milter_log() { wait_line "$MILTER_LOG" "$1" "${2:-5}"; }
+
+# count ERE: matching lines in the milter log so far.
+count() { grep -Ec -- "$1" "$MILTER_LOG"; }
+
+# wait_count ERE N [SECONDS]: wait (default 5 s) until at least N lines match.
+wait_count() {
+    local i n=$(( ${3:-5} * 20 ))
+    for ((i = 0; i <= n; i++)); do
+        [ "$(count "$1")" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 
 # Decision lines: "decision=" is the key right after "s=". Matching the key
 # anywhere would also find it inside an escaped value of a debug line.

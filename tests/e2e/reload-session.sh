@@ -20,28 +20,10 @@ CONF=$E2E_DIR/forcetls.conf
 RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
 SENDER='<a@alpha.example>'
 
-# write_conf FILE DOMAIN...: one require_tls connector per partner domain.
-write_conf() {
-    local file=$1 d
-    shift
-    {
-        echo 'default_action = "reject";'
-        echo 'inbound = ('
-        for d in "$@"; do
-            [ "$d" = "$1" ] || echo ','
-            printf '  { name = "%s"; sender_domains = [ "%s" ]; require_tls = true; }\n' \
-                "${d%%.*}" "$d"
-        done
-        echo ');'
-    } >"$file"
-}
-
-count() { grep -Ec -- "$1" "$MILTER_LOG"; }
-
 # reload_to DOMAIN...: write that configuration, SIGHUP, wait for "reload ok".
 reload_to() {
     local n i
-    write_conf "$CONF" "$@"
+    require_tls_conf "$CONF" "$@"
     n=$(count "$RELOAD_OK")
     kill -HUP "$MILTER_PID"
     for ((i = 0; i < 200; i++)); do
@@ -61,7 +43,7 @@ rcpt_is() {
 }
 
 # Configuration 1: alpha.example is nobody's partner, so plaintext is fine.
-write_conf "$CONF" beta.example
+require_tls_conf "$CONF" beta.example
 start_milter "$CONF"
 
 smtp_open || bail_out "no SMTP greeting from Postfix"

@@ -102,7 +102,6 @@ WORKER=$(milter_children)
 
 # --- helpers -------------------------------------------------------------------
 
-count() { grep -Ec -- "$1" "$MILTER_LOG"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # field LINE KEY: the value of KEY=VALUE in a stress_client line.
