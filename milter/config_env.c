@@ -3,9 +3,9 @@
  *
  * Owns config_check_environment: the problems of the system rather than of
  * the file (unknown user or group, missing directory of a unix socket or of
- * the pidfile, and, when run as root, a directory or pidfile the daemon
- * would refuse: see safepath.h), reported as warnings through the caller's
- * function.
+ * the pidfile, and, when run as root, a directory, pidfile or configuration
+ * file the daemon would refuse: see safepath.h), reported as warnings
+ * through the caller's function.
  *
  * Must not: change the snapshot or the system (no mkdir, no chown), fail a
  * load (a directory may appear before the daemon binds), log or exit.
@@ -20,6 +20,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -94,7 +95,7 @@ void config_check_environment(const struct config *config,
                               void *arg)
 {
     const struct env env = { config, warn, arg };
-    char buf[16384];
+    char buf[16384], path[PATH_MAX], msg[SAFEPATH_MSG_MAX];
 
     if (config->user != NULL) {
         struct passwd pw, *res = NULL;
@@ -114,10 +115,12 @@ void config_check_environment(const struct config *config,
     check_socket(&env, config->lines.policy_socket, "policy_socket",
                  config->policy_socket);
     if (config->pidfile != NULL) {
-        char msg[SAFEPATH_MSG_MAX];
-
         check_dir(&env, config->lines.pidfile, "pidfile", config->pidfile);
         if (!safepath_check_file("pidfile", config->pidfile, msg, sizeof msg))
             env_warn(&env, config->lines.pidfile, "%s", msg);
     }
+    /* The file itself, as the daemon would check it (resolved) as root. */
+    if (realpath(config->path, path) != NULL
+        && !safepath_check_config(path, msg, sizeof msg))
+        env_warn(&env, 0, "%s; the daemon refuses to start as root", msg);
 }

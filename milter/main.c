@@ -3,7 +3,9 @@
  *
  * Owns the command line (see forcetls-milter(8) and the contract), the
  * configuration check (-n), table printing (-P), and going into the
- * background. It reads the file's bytes once and parses exactly those:
+ * background. It reads the file's bytes once and parses exactly those (the
+ * daemon from the resolved path, refused as root when a user other than
+ * root could change the file: safepath_check_config):
  * the parsed snapshot goes to the first worker, the bytes (sealed) to the
  * supervisor as the configuration in force. The running daemon is
  * supervisor.c (signals, the bytes in force) around worker.c (the milter).
@@ -26,6 +28,7 @@
 #include "config.h"
 #include "log.h"
 #include "policymap.h"
+#include "safepath.h"
 #include "supervisor.h"
 #include "tlsfacts.h"
 #include "worker.h"
@@ -227,24 +230,18 @@ static void startup_served(void *arg)
 }
 
 /*
- * Run the daemon with the configuration parsed from bytes (taken over).
- * config goes to the first worker; the supervisor keeps only the bytes.
+ * Run the daemon with the configuration parsed from bytes (taken over),
+ * read from path (absolute, checked: see config_path_for_root). config
+ * goes to the first worker; the supervisor keeps only the bytes.
  */
-static int run_daemon(const struct options *opts, struct config *config, char *bytes,
-                      size_t len)
+static int run_daemon(const struct options *opts, const char *path,
+                      struct config *config, char *bytes, size_t len)
 {
-    char path[PATH_MAX];
     struct worker_settings ws = { .startup = config, .ctl_fd = -1 };
     struct supervisor_job job = { .run = worker_run, .served = startup_served,
                                   .arg = &ws, .config_path = path };
     int ready_fd = -1, status;
 
-    if (realpath(opts->config_path, path) == NULL) {
-        fprintf(stderr, "%s: %s\n", opts->config_path, strerror(errno));
-        config_free(config);
-        free(bytes);
-        return EX_CONFIG;
-    }
     job.config_fd = confbytes_seal(bytes, len);
     free(bytes);
     config_release_unused_memory();   /* before the first worker inherits our heap */
@@ -277,9 +274,30 @@ static int run_daemon(const struct options *opts, struct config *config, char *b
     return status;
 }
 
+/*
+ * The daemon's configuration file: its absolute path into out, the one
+ * read at start and on every reload, refused as root when someone else
+ * than root could change it (safepath_check_config), saying why.
+ */
+static bool config_path_for_root(const char *given, char *out)
+{
+    char msg[SAFEPATH_MSG_MAX];
+
+    if (realpath(given, out) == NULL) {
+        fprintf(stderr, "%s:0: cannot read: %s\n", given, strerror(errno));
+        return false;
+    }
+    if (!safepath_check_config(out, msg, sizeof msg)) {
+        fprintf(stderr, "%s\n", msg);
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     struct options opts = { 0 };
+    char path[PATH_MAX];
     struct config_error err;
     struct config *config;
     size_t len = 0;
@@ -306,6 +324,12 @@ int main(int argc, char **argv)
      */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
+    /* The daemon reads the file it checked, at start and on every reload. */
+    if (!opts.check_only && opts.table == NULL) {
+        if (!config_path_for_root(opts.config_path, path))
+            return EX_CONFIG;
+        opts.config_path = path;
+    }
     if (!tlsfacts_init()) {
         fprintf(stderr, "forcetls-milter: cannot read OpenSSL's cipher table\n");
         return EX_SOFTWARE;
@@ -324,7 +348,7 @@ int main(int argc, char **argv)
     } else if (opts.table != NULL) {
         status = print_table(config, opts.table);
     } else {
-        status = run_daemon(&opts, config, bytes, len);
+        status = run_daemon(&opts, path, config, bytes, len);
         bytes = NULL;
         config = NULL;
     }

@@ -4,8 +4,9 @@
  * Owns the rules of safepath.h: walking a directory path from / one
  * component at a time with O_PATH descriptors and lstat semantics (so a
  * component cannot be swapped between its check and the next step),
- * creating a missing socket or pidfile directory owned by root, and the
- * no-follow file operations (pidfile, stale socket, socket mode and group).
+ * creating a missing socket or pidfile directory owned by root, the check
+ * of the configuration file root reads, and the no-follow file operations
+ * (pidfile, stale socket, socket mode and group).
  *
  * Must not: log, exit, or follow a symbolic link in a place a user other
  * than root can change; change anything but the one directory it was asked
@@ -416,6 +417,61 @@ bool safepath_check_file(const char *what, const char *path, char *msg,
         return false;
     }
     return safepath_plain_file(what, path, &st, msg, msgsz);
+}
+
+/* The configuration file root reads (see safepath.h). */
+bool safepath_check_config(const char *path, char *msg, size_t msgsz)
+{
+    char dir[PATH_MAX], owner[300];
+    struct stat st;
+
+    if (!safepath_as_root())
+        return true;
+    if (!safepath_dirname(path, dir, sizeof dir)) {
+        safepath_say(msg, msgsz, "configuration file %s: not an absolute path"
+                     " that fits", path != NULL ? path : "(none)");
+        return false;
+    }
+    switch (safepath_check_dir("configuration directory", dir, true, msg, msgsz)) {
+    case SAFEPATH_OK:
+        break;
+    case SAFEPATH_MISSING:
+        return true;          /* the reader says the file cannot be read */
+    default:
+        return false;
+    }
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return true;
+        safepath_say(msg, msgsz, "configuration file %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        safepath_say(msg, msgsz, "configuration file %s is a symbolic link, which"
+                     " is not followed: give the path of the file itself", path);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        safepath_say(msg, msgsz, "configuration file %s is not a regular file",
+                     path);
+        return false;
+    }
+    if (st.st_uid != 0) {
+        safepath_owner(st.st_uid, owner, sizeof owner);
+        safepath_say(msg, msgsz, "configuration file %s is owned by %s: make it"
+                     " owned by root and not writable by others (chown root %s;"
+                     " chmod go-w %s)", path, owner, path, path);
+        return false;
+    }
+    if (safepath_open_to_others(&st)) {
+        safepath_say(msg, msgsz, "configuration file %s is writable by %s (mode"
+                     " %04o): make it owned by root and not writable by others"
+                     " (chown root %s; chmod go-w %s)", path,
+                     (st.st_mode & S_IWOTH) ? "others" : "group",
+                     (unsigned)(st.st_mode & 07777), path, path);
+        return false;
+    }
+    return true;
 }
 
 /* Write a file without following links (see safepath.h). */

@@ -67,6 +67,16 @@ bool safepath_check_file(const char *what, const char *path, char *msg,
                          size_t msgsz);
 
 /*
+ * The configuration file root reads at start and on every reload: as root
+ * its directory passes safepath_check_dir ("configuration directory") and
+ * the file itself (never followed) is a regular file owned by root and not
+ * writable by group or others; a symbolic link is refused (the caller
+ * resolves the path first, so one here was planted). True when absent (the
+ * reader says so) and always when not root (the user owns their paths).
+ */
+bool safepath_check_config(const char *path, char *msg, size_t msgsz);
+
+/*
  * Write text into path without following a symbolic link: open with
  * O_NOFOLLOW and without O_TRUNC, check it is a regular file with one
  * link (owned by us), then truncate and write.

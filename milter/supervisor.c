@@ -267,9 +267,15 @@ static bool supervisor_can_offer(const struct supervisor *sv)
 static void supervisor_offer(struct supervisor *sv)
 {
     struct config_error err;
-    char text[64];
+    char text[64], msg[SAFEPATH_MSG_MAX];
 
     sv->reload_wanted = false;
+    /* As root, only a file no one else can change (see safepath.h). */
+    if (!safepath_check_config(sv->job->config_path, msg, sizeof msg)) {
+        log_msg(LOG_ERR, "reload failed: %s:0: %s; keeping previous configuration",
+                sv->job->config_path, msg);
+        return;
+    }
     sv->offered = confbytes_from_file(sv->job->config_path, &err);
     if (sv->offered < 0) {
         log_msg(LOG_ERR, "reload failed: %s; keeping previous configuration", err.text);

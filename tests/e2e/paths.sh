@@ -8,7 +8,9 @@
 # missing directories are created root-owned with exact modes; the worker,
 # running as nobody and killed again and again, owns nothing root writes
 # in; -n warns about an unsafe directory; -p obeys the rules of socket in
-# the file. TAP output.
+# the file; a configuration file in a directory owned by nobody or writable
+# by others is refused at start, and at a reload (the configuration in
+# force stays), and -n warns about it. TAP output.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -243,6 +245,75 @@ ok "-p local:/PATH serves on the unix socket" test -S "$LSOCK"
 is "$(stat -c '%U %G %a' "$E2E_DIR/local")" "root postfix 750" "... in a directory created like the file's socket"
 wait_milter_log 'serving on' >/dev/null
 like "$(grep 'serving on' "$MILTER_LOG")" "serving on unix:$LSOCK" "... normalised to unix: like the file"
+stop_milter
+
+# --- the configuration file: root reads only what only root can change ----------
+mkdir -m 755 "$E2E_DIR/c1"
+chown nobody "$E2E_DIR/c1"
+write_conf "$E2E_DIR/c1/forcetls.conf" "$INET" "$E2E_DIR/p5/forcetls.pid"
+refused confdir "$E2E_DIR/c1/forcetls.conf"
+is "$RC" "78" "a configuration file in a directory owned by nobody: refused with EX_CONFIG"
+like "$OUT" "configuration directory $E2E_DIR/c1 is owned by uid $NOBODY_UID \\($NOBODY_NAME\\): make it owned by root and not writable by others \\(chown root $E2E_DIR/c1; chmod 755 $E2E_DIR/c1\\)" \
+    "... with the message that says what to fix"
+ok "... and nothing listens" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$MILTER_PORT) 2>/dev/null"
+
+mkdir -m 755 "$E2E_DIR/c2"
+C2=$E2E_DIR/c2/forcetls.conf
+write_conf "$C2" "$INET" "$E2E_DIR/p5/forcetls.pid"
+chmod 666 "$C2"
+refused confmode "$C2"
+is "$RC" "78" "a configuration file writable by others (0666): refused with EX_CONFIG"
+like "$OUT" "configuration file $C2 is writable by others \\(mode 0666\\): make it owned by root and not writable by others \\(chown root $C2; chmod go-w $C2\\)" \
+    "... with the message that says what to fix"
+err=$("$FORCETLS_MILTER" -n -c "$C2" 2>&1 >/dev/null)
+is "$?" "0" "-n: a configuration file writable by others is a warning, not an error"
+like "$err" "warning: $C2: configuration file $C2 is writable by others \\(mode 0666\\).*; the daemon refuses to start as root" \
+    "-n: ... saying the daemon refuses to start as root"
+
+# A running daemon whose file becomes group-writable: SIGHUP keeps the
+# configuration in force (the policy service still answers for fabrikam).
+PSOCK=$E2E_DIR/pol3/policy.sock
+C3=$E2E_DIR/c3/forcetls.conf
+mkdir -m 755 "$E2E_DIR/c3"
+outbound_conf() {   # outbound_conf DOMAIN: the configuration, one outbound partner
+    write_conf "$C3" "unix:$E2E_DIR/run3/forcetls.sock" "$E2E_DIR/p5/forcetls.pid" \
+        "policy_socket = \"unix:$PSOCK\";
+outbound = ( { name = \"partner\"; recipient_domains = [ \"$1\" ];
+               tls_settings = \"encryption-only\"; } );"
+}
+# tlspolicy KEY: the policy service's answer (socketmap netstrings).
+tlspolicy() {
+    perl -MIO::Socket::UNIX -e '
+        alarm 10; my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 2;
+        my $q = "tlspolicy $ARGV[1]"; print $s length($q) . ":$q,";
+        my ($b, $c) = ("", "");
+        while (sysread($s, $c, 4096)) {
+            $b .= $c; last if $b =~ /^(\d+):/ && length($b) >= length($1) + $1 + 2;
+        }
+        $b =~ s/^\d+:(.*),$/$1/s; print $b;' "$PSOCK" "$1"
+}
+outbound_conf fabrikam.example
+start_unix "$C3" "$E2E_DIR/run3/forcetls.sock"
+for ((i = 0; i < 100; i++)); do [ -S "$PSOCK" ] && break; sleep 0.05; done
+like "$(tlspolicy fabrikam.example)" "^OK encrypt" "the policy service answers for fabrikam.example"
+failed_before=$(count 'reload failed')
+outbound_conf contoso.example
+chmod 664 "$C3"
+kill -HUP "$MILTER_PID"
+if wait_count 'reload failed' $((failed_before + 1)); then
+    like "$(grep -F 'reload failed: ' "$MILTER_LOG" | tail -n 1)" \
+        "reload failed: $C3:0: configuration file $C3 is writable by group \\(mode 0664\\): make it owned by root and not writable by others \\(chown root $C3; chmod go-w $C3\\); keeping previous configuration\$" \
+        "a group-writable file at SIGHUP: reload failed: FILE:0: ...; keeping previous configuration"
+else
+    fail "a group-writable file at SIGHUP: reload failed ..." "no new 'reload failed' line in 5 s"
+fi
+like "$(tlspolicy fabrikam.example)" "^OK encrypt" "... and the configuration in force stays (fabrikam.example)"
+like "$(tlspolicy contoso.example)" "^NOTFOUND" "... (the file's contoso.example is not loaded)"
+ok_before=$(count 'reload ok')
+chmod 644 "$C3"
+kill -HUP "$MILTER_PID"
+ok "the same file made safe (0644): reload ok" wait_count 'reload ok' $((ok_before + 1))
+like "$(tlspolicy contoso.example)" "^OK encrypt" "... and now contoso.example is in force"
 stop_milter
 
 unlike "$(grep -hE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error' "$MILTER_LOG" "$E2E_DIR"/*.out)" . \

@@ -4,7 +4,8 @@
  * directory only above a root-owned component, symbolic links), creating
  * a missing directory root-owned with an exact mode and group, and the
  * no-follow file operations (pidfile write and read, stale socket, socket
- * mode and group) against symbolic links, hard links and FIFOs.
+ * mode and group) against symbolic links, hard links and FIFOs, and the
+ * check of the configuration file root reads.
  *
  * Every case builds its own tree under a fresh mkdtemp directory. The
  * ownership cases need root (chown to nobody); without root they print a
@@ -436,6 +437,85 @@ static void test_sockets(void **state)
     check_int("victim group", st.st_gid == 4242, 0);
 }
 
+/* safepath_check_config(base/rel): want, and msg contains part. */
+static void check_config(const char *rel, bool want, const char *part)
+{
+    char p[PATH_MAX], msg[SAFEPATH_MSG_MAX] = "";
+    bool got = safepath_check_config(at(rel, p), msg, sizeof msg);
+
+    if (got != want)
+        fail_msg("check_config(%s): got %d, want %d (%s)", p, got, want, msg);
+    if (part != NULL && strstr(msg, part) == NULL)
+        fail_msg("check_config(%s): got message \"%s\", want it to contain \"%s\"",
+                 p, msg, part);
+}
+
+static void test_config(void **state)
+{
+    char p[PATH_MAX], q[PATH_MAX], want[4 * PATH_MAX];
+
+    (void)state;
+    make_dir("etc", 0755, 0);
+    make_file("etc/forcetls.conf", "x");
+    chmod(at("etc/forcetls.conf", p), 0644);
+    check_config("etc/forcetls.conf", true, NULL);
+    check_config("etc/absent.conf", true, NULL);     /* the reader says so */
+    check_config("missing/absent.conf", true, NULL);
+    if (geteuid() == 0) {
+        /* Unprivileged (euid nobody), the user owns their own paths. */
+        make_dir("own", 0777, nobody);
+        make_file("own/x.conf", "x");
+        chmod(at("own/x.conf", p), 0666);
+        chmod(base, 0755);
+        if (seteuid(nobody) != 0)
+            fail_msg("seteuid: %s", strerror(errno));
+        bool got = safepath_check_config(p, NULL, 0);
+        if (seteuid(0) != 0)
+            fail_msg("seteuid back: %s", strerror(errno));
+        check_bool("unprivileged", got, true);
+    } else {
+        make_dir("own", 0777, 0);
+        make_file("own/x.conf", "x");
+        chmod(at("own/x.conf", p), 0666);
+        check_config("own/x.conf", true, NULL);
+    }
+    if (need_root("configuration file"))
+        return;
+    for (size_t i = 0; i < 2; i++) {
+        mode_t mode = i == 0 ? 0664 : 0646;
+
+        chmod(at("etc/forcetls.conf", p), mode);
+        snprintf(want, sizeof want, "configuration file %s is writable by %s (mode"
+                 " %04o): make it owned by root and not writable by others (chown"
+                 " root %s; chmod go-w %s)", p, i == 0 ? "group" : "others",
+                 (unsigned)mode, p, p);
+        check_config("etc/forcetls.conf", false, want);
+    }
+    chmod(p, 0644);
+    if (chown(p, nobody, (gid_t)-1) != 0)
+        fail_msg("chown: %s", strerror(errno));
+    check_config("etc/forcetls.conf", false, "is owned by uid");
+    check_config("etc/forcetls.conf", false, "chown root");
+    if (chown(p, 0, (gid_t)-1) != 0)
+        fail_msg("chown: %s", strerror(errno));
+    check_config("etc/forcetls.conf", true, NULL);
+    /* A symbolic link, even to the safe file, is refused. */
+    make_link(p, "etc/link.conf");
+    check_config("etc/link.conf", false, "is a symbolic link");
+    /* A directory of the file owned by nobody, here or further up. */
+    make_dir("user", 0755, nobody);
+    make_dir("user/etc", 0755, 0);
+    make_file("user/x.conf", "x");
+    make_file("user/etc/x.conf", "x");
+    check_config("user/x.conf", false, "configuration directory");
+    check_config("user/x.conf", false, "is owned by uid");
+    check_config("user/etc/x.conf", false, "/user is owned by uid");
+    /* A FIFO is not a configuration file. */
+    if (mkfifo(at("etc/fifo.conf", q), 0644) != 0)
+        fail_msg("mkfifo: %s", strerror(errno));
+    check_config("etc/fifo.conf", false, "not a regular file");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sockets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
