@@ -15,7 +15,10 @@ fi
 build="build-essential autoconf automake pkg-config ca-certificates
        libmilter-dev libconfig-dev libssl-dev libidn2-dev libcmocka-dev"
 demo="postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl procps iproute2"
-test="clang m4 util-linux perl dpkg apt miltertest"
+# The shared libraries of sendmail-bin, which the Sendmail tests unpack with
+# dpkg -x (no dependencies installed): a pristine Debian 12 lacks libldap.
+test="clang m4 util-linux perl dpkg apt miltertest
+      libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2"
 
 pkgs="$build $demo"
 if [ "${1:-}" = "--test" ]; then
