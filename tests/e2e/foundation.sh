@@ -171,19 +171,14 @@ facts "no EHLO after STARTTLS (s_client): still tls=TLSv1.3 and the cert" sclien
 
 # --- reload ---------------------------------------------------------------------------
 
-RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
-n=$(count "$RELOAD_OK")
-kill -HUP "$PARENT"
-if wait_count "$RELOAD_OK" $((n + 1)); then
+if signal_reload HUP "$PARENT"; then
     is "$(grep -Eo -- "$RELOAD_OK" "$MILTER_LOG" | tail -n 1)" "reload ok inbound=1 outbound=1" \
         "SIGHUP: reload ok inbound=1 outbound=1"
 else
     fail "SIGHUP: reload ok inbound=1 outbound=1" "no new reload line in 5 s"
 fi
 
-n=$(count "$RELOAD_OK")
-kill -USR1 "$PARENT"
-ok "SIGUSR1 also reloads" wait_count "$RELOAD_OK" $((n + 1))
+ok "SIGUSR1 also reloads" signal_reload USR1 "$PARENT"
 
 # Break the configuration: an unknown key on a known line.
 printf 'bogus_key = 1;\n' >>"$CONF"
@@ -204,9 +199,7 @@ facts "after a failed reload the daemon still serves" afterbad f12@example.org \
     "${TLS13[@]}" cert=mail.contoso.example
 
 cp "$CONF.good" "$CONF"
-n=$(count "$RELOAD_OK")
-kill -HUP "$PARENT"
-ok "the repaired configuration reloads" wait_count "$RELOAD_OK" $((n + 1))
+ok "the repaired configuration reloads" signal_reload HUP "$PARENT"
 
 # --- the 200-SIGHUP storm under SMTP load ----------------------------------------
 

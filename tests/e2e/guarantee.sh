@@ -45,8 +45,6 @@ kill_worker() {
     return 1
 }
 
-RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
-
 # --- A, then B by SIGHUP ----------------------------------------------------------
 
 require_tls_conf "$CONF" alpha.example
@@ -56,9 +54,7 @@ like "$(code a1 bob@beta.example r1@example.org)" '^250 ' \
     "config A: plaintext mail from beta.example is accepted (no connector)"
 
 require_tls_conf "$CONF" alpha.example beta.example
-n=$(count "$RELOAD_OK")
-kill -HUP "$PARENT"
-if wait_count "$RELOAD_OK" $((n + 1)); then
+if signal_reload HUP "$PARENT"; then
     is "$(grep -Eo -- "$RELOAD_OK" "$MILTER_LOG" | tail -n 1)" "reload ok inbound=2 outbound=0" \
         "SIGHUP with config B: reload ok inbound=2 outbound=0"
 else
@@ -147,9 +143,7 @@ like "$(code g1 bob@beta.example r9@example.org)" '^250 ' \
 
 { echo 'socket_mode = "0600";'; echo 'socket_group = "postfix";'; cat "$CONF"; } \
     >"$CONF.new" && mv "$CONF.new" "$CONF"
-n=$(count "$RELOAD_OK")
-kill -HUP "$PARENT"
-wait_count "$RELOAD_OK" $((n + 1)) 10
+signal_reload HUP "$PARENT" 10
 for k in socket_mode socket_group; do
     like "$(grep -F "$k changed" "$MILTER_LOG" | tail -n 1)" \
         "$k changed in the configuration: takes effect when the daemon is restarted\$" \

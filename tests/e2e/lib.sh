@@ -580,6 +580,18 @@ wait_count() {
     return 1
 }
 
+# The line of a successful reload (the contract's text).
+RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
+
+# signal_reload SIGNAL PID [SECONDS]: send SIGNAL (HUP, USR1) to PID and wait
+# (default 5 s) until one more "reload ok" line is in the milter log.
+signal_reload() {
+    local n
+    n=$(count "$RELOAD_OK")
+    kill -"$1" "$2" || return 1
+    wait_count "$RELOAD_OK" $((n + 1)) "${3:-5}"
+}
+
 # Decision lines: "decision=" is the key right after "s=". Matching the key
 # anywhere would also find it inside an escaped value of a debug line.
 DECISION_RE=': s=[^ ]+ decision='

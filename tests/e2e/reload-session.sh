@@ -17,20 +17,12 @@ make_pki
 start_postfix
 
 CONF=$E2E_DIR/forcetls.conf
-RELOAD_OK='reload ok inbound=[0-9]+ outbound=[0-9]+'
 SENDER='<a@alpha.example>'
 
 # reload_to DOMAIN...: write that configuration, SIGHUP, wait for "reload ok".
 reload_to() {
-    local n i
     require_tls_conf "$CONF" "$@"
-    n=$(count "$RELOAD_OK")
-    kill -HUP "$MILTER_PID"
-    for ((i = 0; i < 200; i++)); do
-        [ "$(count "$RELOAD_OK")" -gt "$n" ] && return 0
-        sleep 0.05
-    done
-    return 1
+    signal_reload HUP "$MILTER_PID" 10
 }
 
 # code: "550 5.7.1" of the last reply read.
