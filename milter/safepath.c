@@ -374,6 +374,21 @@ bool safepath_prepare_dir(const char *what, const char *dir, mode_t mode,
     return safepath_check_dir(what, dir, as_root, msg, msgsz) == SAFEPATH_OK;
 }
 
+/*
+ * lstat path (never followed): 1 when it exists (*st filled), 0 when it
+ * does not, -1 with msg saying why when it cannot be looked at.
+ */
+static int safepath_lstat(const char *what, const char *path, struct stat *st,
+                          char *msg, size_t msgsz)
+{
+    if (lstat(path, st) == 0)
+        return 1;
+    if (errno == ENOENT)
+        return 0;
+    safepath_say(msg, msgsz, "%s %s: %s", what, path, strerror(errno));
+    return -1;
+}
+
 /* Is st a file root may write: regular, one link, ours? Else say why. */
 static bool safepath_plain_file(const char *what, const char *path,
                                 const struct stat *st, char *msg, size_t msgsz)
@@ -410,13 +425,11 @@ bool safepath_check_file(const char *what, const char *path, char *msg,
 {
     struct stat st;
 
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT)
-            return true;
-        safepath_say(msg, msgsz, "%s %s: %s", what, path, strerror(errno));
-        return false;
+    switch (safepath_lstat(what, path, &st, msg, msgsz)) {
+    case 0:  return true;
+    case 1:  return safepath_plain_file(what, path, &st, msg, msgsz);
+    default: return false;
     }
-    return safepath_plain_file(what, path, &st, msg, msgsz);
 }
 
 /* The configuration file root reads (see safepath.h). */
@@ -440,11 +453,10 @@ bool safepath_check_config(const char *path, char *msg, size_t msgsz)
     default:
         return false;
     }
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT)
-            return true;
-        safepath_say(msg, msgsz, "configuration file %s: %s", path, strerror(errno));
-        return false;
+    switch (safepath_lstat("configuration file", path, &st, msg, msgsz)) {
+    case 0:  return true;     /* the reader says the file cannot be read */
+    case 1:  break;
+    default: return false;
     }
     if (S_ISLNK(st.st_mode)) {
         safepath_say(msg, msgsz, "configuration file %s is a symbolic link, which"
@@ -551,11 +563,10 @@ bool safepath_remove_stale_socket(const char *what, const char *path, char *msg,
 {
     struct stat st;
 
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT)
-            return true;
-        safepath_say(msg, msgsz, "%s %s: %s", what, path, strerror(errno));
-        return false;
+    switch (safepath_lstat(what, path, &st, msg, msgsz)) {
+    case 0:  return true;
+    case 1:  break;
+    default: return false;
     }
     if (!S_ISSOCK(st.st_mode)) {
         safepath_say(msg, msgsz, "%s %s exists and is not a socket%s: remove it"
