@@ -12,13 +12,6 @@
 
 /* ---- Errors: no strictest policy ---- */
 
-struct error_case {
-    const char *name;
-    const char *text;
-    int line;           /* the line the error must name */
-    const char *want;   /* a substring of the message */
-};
-
 static const struct error_case error_cases[] = {
     /* Keys two connectors cover with two tls_domain names: no strictest */
     { "exact domain and smart host, two names",
@@ -117,26 +110,6 @@ static const struct error_case error_cases[] = {
       " \"r\" (line 8, smart_hosts \"[relay.example]\") needs tls_domain"
       " \"relay.example\"" },
 };
-
-/* Run one error case: no snapshot, "FILE:LINE: " prefix, message part. */
-static void run_error_case(void **state)
-{
-    const struct error_case *c = *state;
-    struct config_error err;
-    char path[256], prefix[300];
-    struct config *cfg = load_text(c->text, &err, path, sizeof path);
-
-    if (cfg != NULL) {
-        config_free(cfg);
-        fail_msg("%s: got success, want error \"%s\"", c->name, c->want);
-    }
-    snprintf(prefix, sizeof prefix, "%s:%d: ", path, c->line);
-    if (strncmp(err.text, prefix, strlen(prefix)) != 0)
-        fail_msg("%s: got \"%s\", want prefix \"%s\"", c->name, err.text, prefix);
-    if (strstr(err.text, c->want) == NULL)
-        fail_msg("%s: got \"%s\", want it to contain \"%s\"", c->name, err.text,
-                 c->want);
-}
 
 /* ---- Merged policies ---- */
 
@@ -279,11 +252,7 @@ int main(void)
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < N_ERRORS; i++)
-        tests[n++] = (struct CMUnitTest){
-            .name = error_cases[i].name, .test_func = run_error_case,
-            .initial_state = (void *)&error_cases[i],
-        };
+    n += error_case_tests(tests + n, error_cases, N_ERRORS);
     for (size_t i = 0; i < N_FIXED; i++)
         tests[n++] = fixed[i];
     return _cmocka_run_group_tests("test_config_outbound", tests, n, NULL, NULL);

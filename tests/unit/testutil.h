@@ -229,6 +229,45 @@ load_ok(const char *text)
         fail_msg("config_load: got error \"%s\", want success", err.text);
     return cfg;
 }
+/* A configuration that must be refused, naming a line and a message. */
+struct error_case {
+    const char *name;
+    const char *text;
+    int line;           /* the line the error must name */
+    const char *want;   /* a substring of the message */
+};
+
+/* Run one error case: no snapshot, "FILE:LINE: " prefix, message part. */
+static inline void run_error_case(void **state)
+{
+    const struct error_case *c = *state;
+    struct config_error err;
+    char path[256], prefix[300];
+    struct config *cfg = load_text(c->text, &err, path, sizeof path);
+
+    if (cfg != NULL) {
+        config_free(cfg);
+        fail_msg("%s: got success, want error \"%s\"", c->name, c->want);
+    }
+    snprintf(prefix, sizeof prefix, "%s:%d: ", path, c->line);
+    if (strncmp(err.text, prefix, strlen(prefix)) != 0)
+        fail_msg("%s: got \"%s\", want prefix \"%s\"", c->name, err.text, prefix);
+    if (strstr(err.text, c->want) == NULL)
+        fail_msg("%s: got \"%s\", want it to contain \"%s\"", c->name, err.text,
+                 c->want);
+}
+
+/* One cmocka test per error case into out; returns how many. */
+static inline size_t error_case_tests(struct CMUnitTest *out,
+                                      const struct error_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct CMUnitTest){
+            .name = cases[i].name, .test_func = run_error_case,
+            .initial_state = (void *)&cases[i],
+        };
+    return n;
+}
 #endif /* FORCETLS_CONFIG_H */
 
 #endif /* FORCETLS_TESTUTIL_H */
