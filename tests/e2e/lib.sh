@@ -458,6 +458,23 @@ start_milter() {
     bail_out "forcetls-milter did not start listening on 127.0.0.1:$MILTER_PORT"
 }
 
+# start_unix_milter SECONDS CONF SOCKET [ARGS...]: start the daemon in the
+# foreground (-f ARGS -c CONF, logging to $MILTER_LOG) on the unix socket of
+# its configuration, and wait up to SECONDS until it serves there.
+start_unix_milter() {
+    local tries=$(( $1 * 20 )) conf=$2 sock=$3 i
+    shift 3
+    "$FORCETLS_MILTER" -f "$@" -c "$conf" >>"$MILTER_LOG" 2>&1 &
+    MILTER_PID=$!
+    for ((i = 0; i < tries; i++)); do
+        [ -S "$sock" ] && wait_milter_log 'serving on' 0 && return 0
+        pid_alive "$MILTER_PID" || break
+        sleep 0.05
+    done
+    diag "$(tail -n 20 "$MILTER_LOG")"
+    bail_out "forcetls-milter did not create $sock"
+}
+
 # Print the worker PID(s) of the milter parent.
 milter_children() { [ -n "$MILTER_PID" ] && child_pids "$MILTER_PID"; }
 

@@ -64,20 +64,6 @@ refused() {
     OUT=$(cat "$OUT_FILE")
 }
 
-# start_unix CONF SOCKET: start the daemon and wait until it serves.
-start_unix() {
-    "$FORCETLS_MILTER" -f -c "$1" >>"$MILTER_LOG" 2>&1 &
-    MILTER_PID=$!
-    local i
-    for ((i = 0; i < 200; i++)); do
-        [ -S "$2" ] && wait_milter_log 'serving on' 0 && return 0
-        pid_alive "$MILTER_PID" || break
-        sleep 0.05
-    done
-    diag "$(tail -n 20 "$MILTER_LOG")"
-    bail_out "forcetls-milter did not create $2"
-}
-
 # as_nobody CMD...: run CMD as user nobody.
 as_nobody() { runuser -u nobody -- "$@" 2>/dev/null; }
 
@@ -175,7 +161,7 @@ PIDDIR=$E2E_DIR/pid
 PIDFILE=$PIDDIR/forcetls.pid
 POLDIR=$E2E_DIR/policy
 write_conf "$CONF" "unix:$SOCK" "$PIDFILE" "policy_socket = \"unix:$POLDIR/policy.sock\";"
-start_unix "$CONF" "$SOCK"
+start_unix_milter 10 "$CONF" "$SOCK"
 is "$(stat -c '%U %G %a' "$RUN")" "root postfix 750" "socket directory created root:postfix 0750"
 is "$(stat -c '%U %G %a' "$SOCK")" "root postfix 660" "socket root:postfix 0660"
 is "$(stat -c '%U %G %a' "$POLDIR")" "root postfix 750" "policy_socket directory created root:postfix 0750"
@@ -221,7 +207,7 @@ user = "nobody";
 inbound = ( { name = "contoso"; sender_domains = [ "contoso.example" ]; } );
 EOF
 : >"$MILTER_LOG"
-start_unix "$CONF" "$RUN2/forcetls.sock"
+start_unix_milter 10 "$CONF" "$RUN2/forcetls.sock"
 is "$(stat -c '%U %G %a' "$RUN2")" "root root 755" "socket directory without socket_group: root:root 0755"
 stop_milter
 
@@ -293,7 +279,7 @@ tlspolicy() {
         $b =~ s/^\d+:(.*),$/$1/s; print $b;' "$PSOCK" "$1"
 }
 outbound_conf fabrikam.example
-start_unix "$C3" "$E2E_DIR/run3/forcetls.sock"
+start_unix_milter 10 "$C3" "$E2E_DIR/run3/forcetls.sock"
 for ((i = 0; i < 100; i++)); do [ -S "$PSOCK" ] && break; sleep 0.05; done
 like "$(tlspolicy fabrikam.example)" "^OK encrypt" "the policy service answers for fabrikam.example"
 failed_before=$(count 'reload failed')

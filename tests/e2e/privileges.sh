@@ -36,20 +36,6 @@ EOF
     chmod 644 "$1"
 }
 
-# start_unix_milter CONF: start the daemon and wait for its socket.
-start_unix_milter() {
-    "$FORCETLS_MILTER" -f -d -c "$1" >>"$MILTER_LOG" 2>&1 &
-    MILTER_PID=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [ -S "$SOCK" ] && wait_milter_log 'serving on' 0 && return 0
-        pid_alive "$MILTER_PID" || break
-        sleep 0.05
-    done
-    diag "$(tail -n 20 "$MILTER_LOG")"
-    bail_out "forcetls-milter did not create $SOCK"
-}
-
 # uid_of PID: the real uid of a process.
 uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
@@ -57,7 +43,7 @@ CONF=$E2E_DIR/forcetls.conf
 write_conf "$CONF" nobody
 
 # --- socket, mode, group, user ---------------------------------------------
-start_unix_milter "$CONF"
+start_unix_milter 5 "$CONF" "$SOCK" -d
 ok "the unix socket exists in the directory the daemon created" test -S "$SOCK"
 is "$(stat -c '%a %G' "$SOCK")" "660 postfix" "socket mode 0660, group postfix"
 is "$(stat -c '%U %G %a' "$SOCK_DIR")" "root postfix 750" \
@@ -100,7 +86,7 @@ perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Type => SOCK_STREAM(),
     Local => $ARGV[0], Listen => 1) or die "$!\n"' "$SOCK"
 ok "a stale socket is left behind" test -S "$SOCK"
 : >"$MILTER_LOG"
-start_unix_milter "$CONF"
+start_unix_milter 5 "$CONF" "$SOCK" -d
 smtp stale --from alice@contoso.example --to carol@example.org
 is "$(rcpt_code stale)" "550 5.7.1" "the daemon replaced the stale socket and serves on it"
 stop_milter
