@@ -1,0 +1,231 @@
+#!/bin/sh
+# tests/package/rpm.sh - builds the RPM of packaging/rpm/forcetls.spec from the
+# `make dist` tarball with `rpmbuild -bb --nodeps` (on Debian too: package rpm)
+# and checks it: the spec's version against configure.ac's, the installed layout
+# of the contract's "Packaging" section and nothing else, %config(noreplace) on
+# the configuration, the scriptlets (user and group created in %pre, systemd
+# preset/disable/try-restart, the socket-directory helper in %post), and
+# rpmlint on the spec and the RPM when rpmlint is installed. TAP output.
+#
+# Usage: tests/package/rpm.sh [forcetls-VERSION.tar.gz]
+# Without an argument it runs `make dist` in $top_builddir (if configured), else
+# in a throwaway build directory. All work, rpmbuild's _topdir included (never
+# ~/rpmbuild), is in a private temporary directory removed at exit; set
+# RPM_OUTDIR=DIR to keep the RPMs, the build log and rpmlint's output there.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-}
+
+if ! command -v rpmbuild >/dev/null 2>&1 || ! command -v rpmspec >/dev/null 2>&1; then
+    echo "1..0 # SKIP rpmbuild/rpmspec not installed (Debian: apt-get install rpm)"
+    exit 0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/forcetls-rpm.XXXXXX")
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { # check DESCRIPTION COMMAND...: ok if COMMAND succeeds
+    d=$1; shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+diag() { sed 's/^/# /'; }
+# bail DESCRIPTION: what follows needs this step; stop with the plan so far.
+bail() { not_ok "$1"; echo "1..$n"; exit 1; }
+
+# --- the tarball --------------------------------------------------------------
+version=$(sed -n 's/^AC_INIT(\[forcetls\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
+tarball=
+if [ $# -ge 1 ]; then
+    tarball=$1
+elif [ -n "$top_builddir" ] && [ -f "$top_builddir/Makefile" ]; then
+    if make -s -C "$top_builddir" dist >"$work/dist.log" 2>&1; then
+        mv "$top_builddir/forcetls-$version.tar.gz" "$work/"
+        tarball=$work/forcetls-$version.tar.gz
+    fi
+else
+    mkdir "$work/build"
+    if { [ -x "$top_srcdir/configure" ] || (cd "$top_srcdir" && autoreconf -fi); } \
+        >"$work/dist.log" 2>&1 &&
+        (cd "$work/build" && "$top_srcdir/configure" -q && make -s dist) \
+        >>"$work/dist.log" 2>&1; then
+        tarball=$work/build/forcetls-$version.tar.gz
+    fi
+fi
+if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
+    [ -f "$work/dist.log" ] && tail -n 20 "$work/dist.log" | diag
+    bail "make dist makes forcetls-$version.tar.gz"
+fi
+ok "the tarball: $(basename "$tarball")"
+
+# The spec and the sysusers.d file as shipped in the tarball.
+top=$(basename "$tarball" .tar.gz)
+mkdir -p "$work/top/SOURCES" "$work/src"
+tar -xzf "$tarball" -C "$work/src" "$top/packaging/rpm/forcetls.spec" \
+    "$top/packaging/rpm/forcetls.sysusers" 2>"$work/tar.err" ||
+    { diag <"$work/tar.err"; bail "the tarball carries packaging/rpm/forcetls.spec and forcetls.sysusers"; }
+ok "the tarball carries packaging/rpm/forcetls.spec and forcetls.sysusers"
+spec=$work/src/$top/packaging/rpm/forcetls.spec
+cp "$tarball" "$work/top/SOURCES/"
+cp "$work/src/$top/packaging/rpm/forcetls.sysusers" "$work/top/SOURCES/"
+
+# --- one version --------------------------------------------------------------
+rpmdefs() { rpmspec --define "_topdir $work/top" --define 'dist %{nil}' "$@"; }
+spec_vr=$(rpmdefs -q --srpm --qf '%{VERSION}-%{RELEASE}' "$spec")
+spec_v=${spec_vr%-*}
+if [ "$spec_v" = "$version" ]; then
+    ok "spec Version $spec_v = configure.ac's AC_INIT version"
+else
+    not_ok "spec Version $spec_v = configure.ac's AC_INIT version $version"
+fi
+last_entry=$(rpmdefs -q --srpm --qf '%{CHANGELOGNAME}' "$spec")
+case $last_entry in
+*" - $spec_vr" | *" $spec_vr") ok "newest %changelog entry is $spec_vr" ;;
+*) not_ok "newest %changelog entry is $spec_vr (got: $last_entry)" ;;
+esac
+
+# --- rpmbuild -----------------------------------------------------------------
+start=$(date +%s)
+if rpmbuild --define "_topdir $work/top" -bb --nodeps "$spec" >"$work/rpmbuild.log" 2>&1; then
+    ok "rpmbuild -bb --nodeps ($(($(date +%s) - start)) s)"
+else
+    tail -n 30 "$work/rpmbuild.log" | diag
+    [ -n "${RPM_OUTDIR:-}" ] && mkdir -p "$RPM_OUTDIR" && cp "$work/rpmbuild.log" "$RPM_OUTDIR/"
+    bail "rpmbuild -bb --nodeps"
+fi
+rpmfile=$(find "$work/top/RPMS" -name "forcetls-$spec_vr.*.rpm" ! -name '*-debug*' | head -n 1)
+[ -n "$rpmfile" ] || bail "rpmbuild made forcetls-$spec_vr.ARCH.rpm"
+ok "rpmbuild made $(basename "$rpmfile")"
+check "%check ran the unit tests" grep -q '^PASS: tests/unit/test_policy$' "$work/rpmbuild.log"
+
+# --- the files ----------------------------------------------------------------
+rpm -qlp "$rpmfile" >"$work/files" 2>/dev/null
+has() { grep -qx "$1" "$work/files"; }
+for f in /usr/sbin/forcetls-milter /etc/forcetls/forcetls.conf \
+    /usr/libexec/forcetls/forcetls-socketdir \
+    /usr/lib/systemd/system/forcetls-milter.service \
+    /usr/lib/sysusers.d/forcetls.conf \
+    '/usr/share/man/man8/forcetls-milter\.8\(\.gz\)\{0,1\}' \
+    '/usr/share/man/man5/forcetls\.conf\.5\(\.gz\)\{0,1\}' \
+    '/usr/share/licenses/forcetls\(-[0-9.]*\)\{0,1\}/LICENSE' \
+    '/usr/share/doc/forcetls\(-[0-9.]*\)\{0,1\}/README\.md'; do
+    check "the RPM has $f" has "$f"
+done
+# Nothing outside the layout (build-id links are rpm's own).
+grep -v -x -e '/usr/sbin/forcetls-milter' -e '/usr/bin/forcetls' \
+    -e '/etc/forcetls' -e '/etc/forcetls/forcetls.conf' \
+    -e '/usr/libexec/forcetls' -e '/usr/libexec/forcetls/forcetls-socketdir' \
+    -e '/usr/lib/systemd/system/forcetls-milter.service' \
+    -e '/usr/lib/sysusers.d/forcetls.conf' \
+    -e '/usr/share/man/man[158]/forcetls[.a-z-]*\.[158]\(\.gz\)\{0,1\}' \
+    -e '/usr/share/licenses/forcetls\(-[0-9.]*\)\{0,1\}\(/.*\)\{0,1\}' \
+    -e '/usr/share/doc/forcetls\(-[0-9.]*\)\{0,1\}\(/.*\)\{0,1\}' \
+    -e '/usr/lib/\.build-id\(/.*\)\{0,1\}' "$work/files" >"$work/extra" || :
+if [ -s "$work/extra" ]; then
+    diag <"$work/extra"
+    not_ok "the RPM has nothing outside the contract's layout"
+else
+    ok "the RPM has nothing outside the contract's layout"
+fi
+rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]' \
+    "$rpmfile" >"$work/attrs" 2>/dev/null
+attr() { grep -q "^$1 $2\$" "$work/attrs"; }
+check "/etc/forcetls/forcetls.conf is %config(noreplace), root-owned, 0644" \
+    attr '-rw-r--r-- root:root cn' /etc/forcetls/forcetls.conf
+check "/usr/sbin/forcetls-milter is root-owned, 0755" \
+    attr '-rwxr-xr-x root:root ' /usr/sbin/forcetls-milter
+check "forcetls-socketdir is root-owned, 0755" \
+    attr '-rwxr-xr-x root:root ' /usr/libexec/forcetls/forcetls-socketdir
+rpm2cpio "$rpmfile" >"$work/cpio" 2>/dev/null
+mkdir "$work/root"
+(cd "$work/root" && cpio -idm --quiet <"$work/cpio" 2>/dev/null) || :
+unit=$work/root/usr/lib/systemd/system/forcetls-milter.service
+unit_ok() {
+    grep -q '^ExecStart=/usr/sbin/forcetls-milter ' "$unit" && grep -qx 'User=forcetls' "$unit"
+}
+unit_clean() { ! grep -n -e '@[a-z_]*@' -e /usr/local "$unit"; }
+check "the unit runs /usr/sbin/forcetls-milter as User=forcetls" unit_ok
+check "the unit's paths are the RPM's (no @...@, no /usr/local)" unit_clean
+
+# --- the scriptlets -----------------------------------------------------------
+rpm -qp --scripts "$rpmfile" >"$work/scripts" 2>/dev/null
+section() { # section NAME: the body of one scriptlet in rpm -q --scripts
+    awk -v want="$1" '/^[a-z]+ scriptlet/ { on = ($1 == want); next } on' "$work/scripts"
+}
+script_has() { # script_has NAME REGEX: a line of scriptlet NAME (not a comment) matches
+    section "$1" | grep -v '^ *#' | grep -q -e "$2"
+}
+check "%pre creates group forcetls (groupadd -r)" \
+    script_has preinstall 'groupadd -r forcetls'
+check "%pre creates system user forcetls (useradd -r ... forcetls)" \
+    script_has preinstall 'useradd -r .*forcetls$'
+check "%post presets forcetls-milter.service" \
+    script_has postinstall 'preset.*forcetls-milter\.service\|systemd-update-helper install-system-units forcetls-milter\.service'
+check "%post tests for /var/spool/postfix" script_has postinstall '/var/spool/postfix'
+check "%post runs forcetls-socketdir" \
+    script_has postinstall '/usr/libexec/forcetls/forcetls-socketdir'
+check "%preun disables and stops forcetls-milter.service on erase" \
+    script_has preuninstall 'forcetls-milter\.service'
+check "%postun restarts forcetls-milter.service on upgrade" \
+    script_has postuninstall 'forcetls-milter\.service'
+
+# Run %pre with stand-ins for getent, groupadd and useradd: on a system without
+# the user it must create group and user; on one with them, nothing.
+rpm -qp --qf '%{PREIN}' "$rpmfile" >"$work/pre.sh" 2>/dev/null
+mkdir "$work/bin"
+# shellcheck disable=SC2016 # the stubs expand $* and $STUBLOG when they run
+for c in groupadd useradd; do
+    printf '#!/bin/sh\necho "%s $*" >>"$STUBLOG"\n' "$c" >"$work/bin/$c"
+done
+# shellcheck disable=SC2016
+printf '#!/bin/sh\n[ "$GETENT_HAS" = yes ]\n' >"$work/bin/getent"
+chmod +x "$work/bin/"*
+run_pre() { # run_pre yes|no: %pre with getent saying the user exists or not
+    : >"$work/stub.log"
+    GETENT_HAS=$1 STUBLOG=$work/stub.log PATH="$work/bin:$PATH" sh "$work/pre.sh" 1 >/dev/null 2>&1
+}
+if run_pre no && grep -qx 'groupadd -r forcetls' "$work/stub.log" &&
+    grep -q '^useradd -r -g forcetls .*forcetls$' "$work/stub.log"; then
+    ok "%pre run on a system without forcetls: groupadd and useradd forcetls"
+else
+    diag <"$work/stub.log"
+    not_ok "%pre run on a system without forcetls: groupadd and useradd forcetls"
+fi
+if run_pre yes && [ ! -s "$work/stub.log" ]; then
+    ok "%pre run on a system with forcetls: changes nothing, exits 0"
+else
+    diag <"$work/stub.log"
+    not_ok "%pre run on a system with forcetls: changes nothing, exits 0"
+fi
+
+# --- rpmlint ------------------------------------------------------------------
+if command -v rpmlint >/dev/null 2>&1; then
+    rpmlint "$spec" "$rpmfile" >"$work/rpmlint.txt" 2>&1 || :
+    diag <"$work/rpmlint.txt"
+    # Errors rpmlint gives only because this build ran on Debian, not Fedora.
+    grep ': E: ' "$work/rpmlint.txt" |
+        grep -v -e ': E: no-binary$' >"$work/rpmlint-errors" || :
+    if [ -s "$work/rpmlint-errors" ]; then
+        not_ok "rpmlint: no errors"
+    else
+        ok "rpmlint: no errors"
+    fi
+else
+    n=$((n + 1))
+    echo "ok $n - rpmlint # SKIP rpmlint not installed (Debian: apt-get install rpmlint)"
+fi
+
+if [ -n "${RPM_OUTDIR:-}" ]; then
+    mkdir -p "$RPM_OUTDIR"
+    cp "$rpmfile" "$work/rpmbuild.log" "$RPM_OUTDIR/"
+    [ -f "$work/rpmlint.txt" ] && cp "$work/rpmlint.txt" "$RPM_OUTDIR/rpmlint-output.txt"
+fi
+echo "1..$n"
+[ "$failed" -eq 0 ]
