@@ -92,8 +92,18 @@ case $last_entry in
 esac
 
 # --- rpmbuild -----------------------------------------------------------------
+# Debian's rpm runs /usr/lib/rpm/brp-compress (#!/bin/sh, but bash's read -d)
+# with dash, which fails and leaves the man pages uncompressed; run it with bash
+# there, as on Fedora where /bin/sh is bash.
+set -- --define "_topdir $work/top"
+if [ "$(readlink -f /bin/sh)" != "$(readlink -f /bin/bash)" ] &&
+    rpm --eval '%__os_install_post' | grep -q '^ */usr/lib/rpm/brp-compress '; then
+    post=$(rpm --eval '%__os_install_post' | sed -e '/^ *$/d' -e 's/$/;/' \
+        -e 's|^ */usr/lib/rpm/brp-compress |/bin/bash /usr/lib/rpm/brp-compress |' | tr '\n' ' ')
+    set -- "$@" --define "__os_install_post $post"
+fi
 start=$(date +%s)
-if rpmbuild --define "_topdir $work/top" -bb --nodeps "$spec" >"$work/rpmbuild.log" 2>&1; then
+if rpmbuild "$@" -bb --nodeps "$spec" >"$work/rpmbuild.log" 2>&1; then
     ok "rpmbuild -bb --nodeps ($(($(date +%s) - start)) s)"
 else
     tail -n 30 "$work/rpmbuild.log" | diag
@@ -103,7 +113,13 @@ fi
 rpmfile=$(find "$work/top/RPMS" -name "forcetls-$spec_vr.*.rpm" ! -name '*-debug*' | head -n 1)
 [ -n "$rpmfile" ] || bail "rpmbuild made forcetls-$spec_vr.ARCH.rpm"
 ok "rpmbuild made $(basename "$rpmfile")"
-check "%check ran the unit tests" grep -q '^PASS: tests/unit/test_policy$' "$work/rpmbuild.log"
+units_ran() {
+    grep -q '^PASS: tests/unit/test_policy ' "$work/rpmbuild.log" &&
+        grep -qx '# FAIL: *0' "$work/rpmbuild.log"
+}
+no_e2e() { ! grep -q '^[A-Z]*: tests/e2e/' "$work/rpmbuild.log"; }
+check "%check ran the unit tests, none failed" units_ran
+check "%check ran no end-to-end test" no_e2e
 
 # --- the files ----------------------------------------------------------------
 rpm -qlp "$rpmfile" >"$work/files" 2>/dev/null
@@ -209,13 +225,16 @@ fi
 if command -v rpmlint >/dev/null 2>&1; then
     rpmlint "$spec" "$rpmfile" >"$work/rpmlint.txt" 2>&1 || :
     diag <"$work/rpmlint.txt"
-    # Errors rpmlint gives only because this build ran on Debian, not Fedora.
-    grep ': E: ' "$work/rpmlint.txt" |
-        grep -v -e ': E: no-binary$' >"$work/rpmlint-errors" || :
+    # Errors only Debian's rpmlint configuration gives: Fedora's guidelines
+    # forbid the Packager and Group tags (its rpmlint does not ask for them),
+    # and a test build is never signed (the distributor signs).
+    grep ': E: ' "$work/rpmlint.txt" | grep -v -e ': E: no-signature$' \
+        -e ': E: no-packager-tag$' -e ': E: no-group-tag$' >"$work/rpmlint-errors" || :
     if [ -s "$work/rpmlint-errors" ]; then
-        not_ok "rpmlint: no errors"
+        diag <"$work/rpmlint-errors"
+        not_ok "rpmlint: no errors (but for no-signature, no-packager-tag, no-group-tag)"
     else
-        ok "rpmlint: no errors"
+        ok "rpmlint: no errors (but for no-signature, no-packager-tag, no-group-tag)"
     fi
 else
     n=$((n + 1))
