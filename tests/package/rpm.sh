@@ -66,15 +66,14 @@ fi
 ok "the tarball: $(basename "$tarball")"
 
 # The spec and the sysusers.d file as shipped in the tarball.
-top=$(basename "$tarball" .tar.gz)
+top=$(tar -tzf "$tarball" | sed -n '1s|/.*||p')
 mkdir -p "$work/top/SOURCES" "$work/src"
 tar -xzf "$tarball" -C "$work/src" "$top/packaging/rpm/forcetls.spec" \
     "$top/packaging/rpm/forcetls.sysusers" 2>"$work/tar.err" ||
     { diag <"$work/tar.err"; bail "the tarball carries packaging/rpm/forcetls.spec and forcetls.sysusers"; }
 ok "the tarball carries packaging/rpm/forcetls.spec and forcetls.sysusers"
 spec=$work/src/$top/packaging/rpm/forcetls.spec
-cp "$tarball" "$work/top/SOURCES/"
-cp "$work/src/$top/packaging/rpm/forcetls.sysusers" "$work/top/SOURCES/"
+cp "$tarball" "$work/top/SOURCES/$top.tar.gz"
 
 # --- one version --------------------------------------------------------------
 rpmdefs() { rpmspec --define "_topdir $work/top" --define 'dist %{nil}' "$@"; }
