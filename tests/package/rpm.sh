@@ -220,6 +220,71 @@ else
     not_ok "%pre run on a system with forcetls: changes nothing, exits 0"
 fi
 
+# The packaged daemon accepts the packaged configuration (warnings about the
+# user and directories that only an installation creates are fine).
+conf_ok() {
+    "$work/root/usr/sbin/forcetls-milter" -n -c "$work/root/etc/forcetls/forcetls.conf" \
+        >"$work/conf-check.txt" 2>&1 || { diag <"$work/conf-check.txt"; return 1; }
+}
+check "forcetls-milter -n accepts the RPM's forcetls.conf" conf_ok
+
+# --- installed into a pristine Debian 12 root ---------------------------------
+# `rpm --root` runs the scriptlets chrooted there: %pre must create the user,
+# %post the socket directory; then an upgrade keeps an edited configuration
+# and an erase removes the files but not the user. The root is the cached
+# debootstrap --variant=minbase tar (packaging/debian-root.sh makes it), with
+# only what %post looks at added: a group postfix and /var/spool/postfix.
+roottar=${FORCETLS_ROOT_TAR:-/var/cache/forcetls-test/bookworm-minbase.tar}
+skip_root=
+if [ "$(id -u)" -ne 0 ]; then
+    skip_root="not root (chroot)"
+elif [ ! -f "$roottar" ]; then
+    skip_root="no $roottar (packaging/debian-root.sh makes it)"
+elif ! command -v chroot >/dev/null 2>&1; then
+    skip_root="no chroot"
+fi
+if [ -n "$skip_root" ]; then
+    n=$((n + 1))
+    echo "ok $n - install, upgrade and erase in a Debian 12 root # SKIP $skip_root"
+else
+    r=$work/debroot
+    mkdir "$r"
+    tar -xf "$roottar" -C "$r"
+    inroot() { chroot "$r" "$@"; }
+    rpmr() { rpm --root "$r" --dbpath /var/lib/rpm "$@" 2>>"$work/rpm-root.log"; }
+    inroot groupadd -r postfix
+    mkdir -p "$r/var/spool/postfix"
+    if rpmr --initdb && rpmr -i --nodeps "$rpmfile" && rpmr -V --nodeps forcetls >>"$work/rpm-root.log"; then
+        ok "rpm -i in the root; rpm -V finds every file as packaged"
+    else
+        diag <"$work/rpm-root.log"
+        not_ok "rpm -i in the root; rpm -V finds every file as packaged"
+    fi
+    user_ok() { # a system user with its own group, no login shell
+        inroot getent passwd forcetls | awk -F: -v g="$(inroot getent group forcetls | cut -d: -f3)" \
+            '$3 < 1000 && $4 == g && $7 ~ /nologin$/ { ok = 1 } END { exit !ok }'
+    }
+    check "%pre made system user and group forcetls (no login shell)" user_ok
+    sockdir=$(inroot stat -c '%U:%G %a' /var/spool/postfix/forcetls 2>&1 || :)
+    if [ "$sockdir" = "forcetls:postfix 2750" ]; then
+        ok "%post made /var/spool/postfix/forcetls forcetls:postfix 2750"
+    else
+        not_ok "%post made /var/spool/postfix/forcetls forcetls:postfix 2750 (got: $sockdir)"
+    fi
+    echo '# edited by the administrator' >>"$r/etc/forcetls/forcetls.conf"
+    kept() {
+        rpmr -U --replacepkgs --nodeps "$rpmfile" &&
+            tail -n 1 "$r/etc/forcetls/forcetls.conf" | grep -q '^# edited by the administrator$'
+    }
+    check "rpm -U keeps the administrator's /etc/forcetls/forcetls.conf" kept
+    erased() {
+        rpmr -e forcetls && [ ! -e "$r/usr/sbin/forcetls-milter" ] &&
+            [ ! -e "$r/usr/lib/systemd/system/forcetls-milter.service" ] &&
+            [ -f "$r/etc/forcetls/forcetls.conf.rpmsave" ] && inroot getent passwd forcetls >/dev/null
+    }
+    check "rpm -e removes the files, keeps the edited file as .rpmsave and the user" erased
+fi
+
 # --- rpmlint ------------------------------------------------------------------
 if command -v rpmlint >/dev/null 2>&1; then
     rpmlint "$spec" "$rpmfile" >"$work/rpmlint.txt" 2>&1 || :
