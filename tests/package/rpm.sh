@@ -4,12 +4,17 @@
 # and checks it: the spec's version against configure.ac's, the installed layout
 # of the contract's "Packaging" section and nothing else, %config(noreplace) on
 # the configuration, the scriptlets (user and group created in %pre, systemd
-# preset/disable/try-restart, the socket-directory helper in %post), and
-# rpmlint on the spec and the RPM when rpmlint is installed. TAP output.
+# preset/disable/try-restart, the socket-directory helper in %post); then it
+# installs, upgrades and erases the RPM with `rpm --root` in a copy of the cached
+# Debian 12 minbase root ($FORCETLS_ROOT_TAR, default
+# /var/cache/forcetls-test/bookworm-minbase.tar; skipped without it or root),
+# and runs rpmlint on the spec and the RPM when rpmlint is installed. TAP output.
+# The end-to-end tests do not run: %check runs the unit tests only.
 #
 # Usage: tests/package/rpm.sh [forcetls-VERSION.tar.gz]
-# Without an argument it runs `make dist` in $top_builddir (if configured), else
-# in a throwaway build directory. All work, rpmbuild's _topdir included (never
+# Without an argument it runs `make dist` in $top_builddir (if configured), or
+# in the source tree if that is configured in place, else in a throwaway build
+# directory. All work, rpmbuild's _topdir included (never
 # ~/rpmbuild), is in a private temporary directory removed at exit; set
 # RPM_OUTDIR=DIR to keep the RPMs, the build log and rpmlint's output there.
 set -eu
@@ -45,7 +50,9 @@ version=$(sed -n 's/^AC_INIT(\[forcetls\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/c
 tarball=
 if [ $# -ge 1 ]; then
     tarball=$1
-elif [ -n "$top_builddir" ] && [ -f "$top_builddir/Makefile" ]; then
+elif { [ -n "$top_builddir" ] && [ -f "$top_builddir/Makefile" ]; } ||
+    [ -f "$top_srcdir/config.status" ]; then
+    [ -n "$top_builddir" ] && [ -f "$top_builddir/Makefile" ] || top_builddir=$top_srcdir
     if make -s -C "$top_builddir" dist >"$work/dist.log" 2>&1; then
         mv "$top_builddir/forcetls-$version.tar.gz" "$work/"
         tarball=$work/forcetls-$version.tar.gz
