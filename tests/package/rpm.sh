@@ -259,9 +259,8 @@ else
     tar -xf "$roottar" -C "$r"
     inroot() { chroot "$r" "$@"; }
     rpmr() { rpm --root "$r" --dbpath /var/lib/rpm "$@" 2>>"$work/rpm-root.log"; }
-    inroot groupadd -r postfix
-    mkdir -p "$r/var/spool/postfix"
-    if rpmr --initdb && rpmr -i --nodeps "$rpmfile" && rpmr -V --nodeps forcetls >>"$work/rpm-root.log"; then
+    rpmr --initdb || :
+    if rpmr -i --nodeps "$rpmfile" && rpmr -V --nodeps forcetls >>"$work/rpm-root.log"; then
         ok "rpm -i in the root; rpm -V finds every file as packaged"
     else
         diag <"$work/rpm-root.log"
@@ -272,12 +271,34 @@ else
             '$3 < 1000 && $4 == g && $7 ~ /nologin$/ { ok = 1 } END { exit !ok }'
     }
     check "%pre made system user and group forcetls (no login shell)" user_ok
-    sockdir=$(inroot stat -c '%U:%G %a' /var/spool/postfix/forcetls 2>&1 || :)
-    if [ "$sockdir" = "forcetls:postfix 2750" ]; then
-        ok "%post made /var/spool/postfix/forcetls forcetls:postfix 2750"
-    else
-        not_ok "%post made /var/spool/postfix/forcetls forcetls:postfix 2750 (got: $sockdir)"
-    fi
+    check "without Postfix, %post leaves /var/spool/postfix alone" test ! -e "$r/var/spool/postfix"
+    sockdir_ok() { # sockdir_ok WHAT: /var/spool/postfix/forcetls is forcetls:postfix 2750
+        got=$(inroot stat -c '%U:%G %a' /var/spool/postfix/forcetls 2>&1 || :)
+        if [ "$got" = "forcetls:postfix 2750" ]; then
+            ok "$1 /var/spool/postfix/forcetls forcetls:postfix 2750"
+        else
+            not_ok "$1 /var/spool/postfix/forcetls forcetls:postfix 2750 (got: $got)"
+        fi
+    }
+    # Postfix arrives after forcetls: its group, its queue directory and an
+    # empty stand-in package named postfix (for %triggerin).
+    cat >"$work/postfix.spec" <<'SPEC'
+Name: postfix
+Version: 0
+Release: 0
+Summary: Stand-in for Postfix in tests/package/rpm.sh
+License: BSD-2-Clause
+BuildArch: noarch
+%description
+Stand-in for Postfix in tests/package/rpm.sh: no files.
+%files
+SPEC
+    # (Setup steps that fail show as failed checks below, not as an abort.)
+    rpmbuild --define "_topdir $work/top" -bb "$work/postfix.spec" >>"$work/rpm-root.log" 2>&1 || :
+    inroot groupadd -r postfix || :
+    mkdir -p "$r/var/spool/postfix"
+    rpmr -i --nodeps "$work/top/RPMS/noarch/postfix-0-0.noarch.rpm" || :
+    sockdir_ok "Postfix installed after forcetls: %triggerin made"
     echo '# edited by the administrator' >>"$r/etc/forcetls/forcetls.conf"
     kept() {
         rpmr -U --replacepkgs --nodeps "$rpmfile" &&
@@ -290,6 +311,11 @@ else
             [ -f "$r/etc/forcetls/forcetls.conf.rpmsave" ] && inroot getent passwd forcetls >/dev/null
     }
     check "rpm -e removes the files, keeps the edited file as .rpmsave and the user" erased
+    # A Postfix that rpm does not know (no trigger): %post alone.
+    rpmr -e postfix || :
+    rm -rf "$r/var/spool/postfix/forcetls"
+    rpmr -i --nodeps "$rpmfile" || :
+    sockdir_ok "/var/spool/postfix present at install: %post made"
 fi
 
 # --- rpmlint ------------------------------------------------------------------
