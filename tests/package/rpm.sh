@@ -16,12 +16,14 @@
 # in the source tree if that is configured in place, else in a throwaway build
 # directory. All work, rpmbuild's _topdir included (never
 # ~/rpmbuild), is in a private temporary directory removed at exit; set
-# RPM_OUTDIR=DIR to keep the RPMs, the build log and rpmlint's output there.
+# RPM_OUTDIR=DIR to keep the RPM, the build log and rpmlint's output
+# (rpmlint-output.txt) there (default: $FORCETLS_PKG_OUT of tests/package/run.sh).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-}
+RPM_OUTDIR=${RPM_OUTDIR:-${FORCETLS_PKG_OUT:-}}
 
 if ! command -v rpmbuild >/dev/null 2>&1 || ! command -v rpmspec >/dev/null 2>&1; then
     echo "1..0 # SKIP rpmbuild/rpmspec not installed (Debian: apt-get install rpm)"
