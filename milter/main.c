@@ -162,9 +162,11 @@ static void close_inherited(void)
 {
     long max;
 
+#ifdef HAVE_CLOSE_RANGE
     if (close_range(3, ~0u, 0) == 0)
         return;
-    max = sysconf(_SC_OPEN_MAX);    /* kernels before 5.9 */
+#endif
+    max = sysconf(_SC_OPEN_MAX);    /* kernels before 5.9, glibc before 2.34 */
     if (max < 0 || max > 65536)
         max = 65536;
     for (int fd = 3; fd < max; fd++)
