@@ -54,6 +54,42 @@ static void env_warn(const struct env *env, int line, const char *fmt, ...)
 }
 
 /*
+ * Is path (never followed) owned by the configured user, and is it a
+ * directory whose parent root may trust, or a file in such a directory?
+ * That is the layout of a daemon started as that user (the packaged
+ * forcetls-milter.service): checked as root with -n, it deserves a note,
+ * not advice to hand the path to root, which would stop that daemon.
+ */
+static bool users_own(const struct env *env, const char *path, bool is_dir)
+{
+    char buf[16384], parent[PATH_MAX], msg[SAFEPATH_MSG_MAX];
+    struct passwd pw, *res = NULL;
+    struct stat st;
+
+    if (env->config->user == NULL || !safepath_as_root()
+        || getpwnam_r(env->config->user, &pw, buf, sizeof buf, &res) != 0
+        || res == NULL || pw.pw_uid == 0 || lstat(path, &st) != 0
+        || st.st_uid != pw.pw_uid
+        || (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+        || !safepath_dirname(path, parent, sizeof parent))
+        return false;
+    if (!is_dir)
+        return users_own(env, parent, true);
+    return safepath_check_dir("directory", parent, true, msg, sizeof msg)
+           == SAFEPATH_OK;
+}
+
+/* The note for a path that users_own. */
+static void warn_users_own(const struct env *env, int line, const char *what,
+                           const char *path)
+{
+    env_warn(env, line, "%s %s is owned by user %s, the configured user: right "
+             "when the daemon is started as %s (as forcetls-milter.service "
+             "does); started as root, it refuses it", what, path,
+             env->config->user, env->config->user);
+}
+
+/*
  * Warn when the directory that will hold file does not exist or, when we
  * run as root, is one the daemon refuses (see safepath.h).
  */
@@ -73,7 +109,10 @@ static void check_dir(const struct env *env, int line, const char *what,
                  strerror(ENOENT));
         break;
     case SAFEPATH_UNSAFE:
-        env_warn(env, line, "%s; the daemon refuses to start as root", msg);
+        if (users_own(env, dir, true))
+            warn_users_own(env, line, label, dir);
+        else
+            env_warn(env, line, "%s; the daemon refuses to start as root", msg);
         break;
     case SAFEPATH_ERROR:
         env_warn(env, line, "%s", msg);
@@ -116,7 +155,8 @@ void config_check_environment(const struct config *config,
                  config->policy_socket);
     if (config->pidfile != NULL) {
         check_dir(&env, config->lines.pidfile, "pidfile", config->pidfile);
-        if (!safepath_check_file("pidfile", config->pidfile, msg, sizeof msg))
+        if (!safepath_check_file("pidfile", config->pidfile, msg, sizeof msg)
+            && !users_own(&env, config->pidfile, false))
             env_warn(&env, config->lines.pidfile, "%s", msg);
     }
     /* The file itself, as the daemon would check it (resolved) as root. */

@@ -17,6 +17,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 require_prereqs
 id nobody >/dev/null 2>&1 || skip_all "no user nobody"
+id daemon >/dev/null 2>&1 || skip_all "no user daemon"
 command -v runuser >/dev/null 2>&1 || skip_all "runuser is not installed"
 e2e_init
 alloc_port MILTER_PORT
@@ -145,14 +146,33 @@ ok "... the link is left in place" test -L "$E2E_DIR/s8/forcetls.sock"
 is "$(stat -c '%a %U %G' "$VICTIM"):$(cat "$VICTIM")" "644 root root:precious" \
     "... and the victim keeps its mode, group and content"
 
-# -n reports an unsafe directory as a warning and exits 0.
-write_conf "$CONF" "unix:$E2E_DIR/s5/forcetls.sock" "$E2E_DIR/p3/forcetls.pid"
+# -n reports an unsafe directory as a warning and exits 0 (directories of
+# user daemon, not of the configured user nobody).
+mkdir -m 755 "$E2E_DIR/s9" "$E2E_DIR/p9"
+chown daemon "$E2E_DIR/s9" "$E2E_DIR/p9"
+DAEMON_UID=$(id -u daemon)
+write_conf "$CONF" "unix:$E2E_DIR/s9/forcetls.sock" "$E2E_DIR/p9/forcetls.pid"
 err=$("$FORCETLS_MILTER" -n -c "$CONF" 2>&1 >/dev/null)
 is "$?" "0" "-n: unsafe directories are warnings, not errors"
-like "$err" "warning: $CONF:1: socket directory $E2E_DIR/s5 is owned by uid $NOBODY_UID" \
-    "-n: the socket directory warning names FILE:LINE"
-like "$err" "warning: $CONF:5: pidfile directory $E2E_DIR/p3 is owned by uid $NOBODY_UID" \
+like "$err" "warning: $CONF:1: socket directory $E2E_DIR/s9 is owned by uid $DAEMON_UID \\(daemon\\): make it owned by root" \
+    "-n: the socket directory warning names FILE:LINE and says what to fix"
+like "$err" "warning: $CONF:5: pidfile directory $E2E_DIR/p9 is owned by uid $DAEMON_UID" \
     "-n: the pidfile directory warning names FILE:LINE"
+
+# The package's layout: directories of the configured user (user = "nobody"
+# here) in a directory root trusts. -n as root notes it and must not advise
+# handing them to root, which would stop a daemon that runs as that user.
+mkdir -m 750 "$E2E_DIR/own-s" "$E2E_DIR/own-p"
+chown nobody "$E2E_DIR/own-s" "$E2E_DIR/own-p"
+as_nobody sh -c "echo 1 >'$E2E_DIR/own-p/forcetls.pid'"
+write_conf "$CONF" "unix:$E2E_DIR/own-s/forcetls.sock" "$E2E_DIR/own-p/forcetls.pid"
+err=$("$FORCETLS_MILTER" -n -c "$CONF" 2>&1 >/dev/null)
+is "$?" "0" "-n: the configured user's own directories: exit 0"
+like "$err" "warning: $CONF:1: socket directory $E2E_DIR/own-s is owned by user nobody, the configured user: right when the daemon is started as nobody" \
+    "-n: ... a note that the configured user's socket directory is right for a daemon started as that user"
+like "$err" "pidfile directory $E2E_DIR/own-p is owned by user nobody, the configured user" \
+    "-n: ... the same for the pidfile directory"
+unlike "$err" "chown root|remove it" "-n: ... and no advice to give them to root or remove the pidfile"
 
 # --- missing directories are created root-owned ---------------------------------
 RUN=$E2E_DIR/run
