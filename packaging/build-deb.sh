@@ -16,7 +16,8 @@ mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/forcetls-deb.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
+trap 'rm -rf "$WORK"' EXIT
+trap 'exit 1' INT TERM
 
 VERSION=$(sed -n 's/^AC_INIT(\[forcetls\], \[\([^]]*\)\].*/\1/p' "$TOP/configure.ac")
 [ -n "$VERSION" ] || { echo "build-deb: no version in configure.ac" >&2; exit 1; }
