@@ -1,12 +1,13 @@
 #!/bin/sh
 # demo.sh - show forcetls at work: a throwaway Postfix on loopback with the
 # milter running the shipped conf/forcetls.conf (the socket is overridden
-# with -p and the pidfile moved into the work directory; the policy is the
-# shipped one). A plaintext mail from the partner domain contoso.example is
-# refused with 550 5.7.1; the same mail over TLS with the partner's client
-# certificate is accepted. Prints the SMTP replies and the decision lines and
-# exits 0 only when both outcomes are as expected. Needs root (Postfix), swaks
-# and openssl; cleans up everything it started. KEEP=1 keeps the work dir.
+# with -p, the pidfile moved into the work directory and the user line left
+# out; the policy is the shipped one). A plaintext mail from the partner
+# domain contoso.example is refused with 550 5.7.1; the same mail over TLS
+# with the partner's client certificate is accepted. Prints the SMTP replies
+# and the decision lines and exits 0 only when both outcomes are as expected.
+# Needs root (Postfix), swaks and openssl; cleans up everything it started.
+# KEEP=1 keeps the work dir.
 #
 # Run from the source tree after ./configure && make:  sudo tests/e2e/demo.sh
 # From another build directory: FORCETLS_MILTER=path/to/forcetls-milter.
@@ -29,10 +30,12 @@ echo "Setting up: test certificates, Postfix, forcetls-milter ..."
 make_pki
 start_postfix
 # The shipped policy as is; only the pidfile moves into the work directory so
-# that the demo never overwrites the pidfile of an installed daemon (the
-# socket is overridden with -p by start_milter).
+# that the demo never overwrites the pidfile of an installed daemon, and the
+# user line goes (the demo creates no account; the socket is overridden with
+# -p by start_milter).
 CONF=$E2E_DIR/forcetls.conf
-sed -E "s|^([[:space:]]*pidfile[[:space:]]*=).*|\1 \"$E2E_DIR/forcetls.pid\";|" \
+sed -E -e "s|^([[:space:]]*pidfile[[:space:]]*=).*|\1 \"$E2E_DIR/forcetls.pid\";|" \
+    -e "s|^([[:space:]]*user[[:space:]]*=.*)|# \1|" \
     "$SHIPPED" >"$CONF"
 E2E_MILTER_DEBUG=0 start_milter "$CONF"
 
