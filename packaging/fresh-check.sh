@@ -49,7 +49,7 @@ run() {   # run NAME DIR CMD: CMD as root in the chroot, in DIR
     copy_tree "$2"
     start=$(date +%s)
     if chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LANG=C.UTF-8 TERM=dumb /bin/sh -c "cd '$2' && $3" >"$logdir/$1.log" 2>&1; then
+        LANG=C.UTF-8 TERM=dumb FORCETLS_IN_CHROOT=1 /bin/sh -c "cd '$2' && $3" >"$logdir/$1.log" 2>&1; then
         rc=0
     else
         rc=$?
