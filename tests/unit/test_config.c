@@ -654,7 +654,11 @@ static void test_shipped_config(void **state)
     check_str("socket", cfg->socket,
               "unix:/var/spool/postfix/forcetls/forcetls.sock");
     check_str("pidfile", cfg->pidfile, "/run/forcetls/forcetls.pid");
-    check_str("user", cfg->user, NULL);
+    /* The package's layout: run as forcetls, the socket's group comes from
+       the setgid socket directory, not from socket_group. */
+    check_str("user", cfg->user, "forcetls");
+    check_str("socket_group", cfg->socket_group, NULL);
+    check_int("socket_mode", (long long)cfg->socket_mode, 0660);
     check_int("inbound_count", (long long)cfg->inbound_count, 1);
     check_int("outbound_count", (long long)cfg->outbound_count, 1);
     check_str("inbound name", cfg->inbound[0].name, "contoso");
