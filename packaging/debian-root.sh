@@ -40,7 +40,7 @@ tar_ok() {
     [ $(($(date +%s) - made)) -lt $((max_age_days * 86400)) ] || return 1
     tar -tf "$tar" 2>/dev/null | grep -qx './usr/bin/apt-get' || return 1
     if [ "$1" = systemd ]; then
-        tar -tf "$tar" 2>/dev/null | grep -qx './lib/systemd/systemd' || return 1
+        tar -tf "$tar" 2>/dev/null | grep -qx './usr/lib/systemd/systemd' || return 1
     fi
 }
 
