@@ -12,10 +12,10 @@ set -u
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-pkg_init chroot swaks openssl systemd-analyze debootstrap
 if in_chroot; then
-    skip_all "inside a chroot (packaging/fresh-check.sh): the package tests need a root of their own and run on the host"
+    pkg_skip_all "inside a chroot (packaging/fresh-check.sh): the package tests need a root of their own and run on the host"
 fi
+pkg_init chroot swaks openssl systemd-analyze debootstrap
 plan 23
 find_deb
 diag "deb: $DEB"
@@ -52,6 +52,7 @@ if grep -q 'forcetls[^-]' "$PKG_TOP/Makefile.am" && grep -Eq '^bin_PROGRAMS.*for
 else
     skip "installed: /usr/bin/forcetls" "the tree builds no /usr/bin/forcetls yet"
 fi
+# shellcheck disable=SC2016
 like "$(in_root dpkg-query -W -f '${Conffiles}' forcetls)" '^ */etc/forcetls/forcetls.conf ' \
     "/etc/forcetls/forcetls.conf is a conffile"
 
@@ -68,7 +69,7 @@ fi
 if out=$(systemd-analyze security --offline=yes --root="$PKG_ROOT" --threshold=20 "$unit" 2>&1); then
     pass "systemd-analyze security --offline=yes --threshold=20: $(grep -o 'Overall exposure.*' <<<"$out")"
 else
-    fail "systemd-analyze security --offline=yes --threshold=20" "$(tail -n 3 <<<"$out")"
+    fail "systemd-analyze security --offline=yes --threshold=20" "$(grep -E "Overall|[Ee]rror|[Ff]ailed" <<<"$out")"
 fi
 
 # --- the daemon, started as the unit starts it ----------------------------
@@ -77,6 +78,7 @@ fi
 user=$(unit_key User)
 group=$(unit_key Group)
 umask_=$(unit_key UMask)
+# shellcheck disable=SC2016
 exec_line() {
     local line=$1 spec
     line=${line#-}

@@ -13,10 +13,10 @@ set -u
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-pkg_init systemd-nspawn nsenter swaks openssl debootstrap
 if in_chroot; then
-    skip_all "inside a chroot (packaging/fresh-check.sh): systemd-nspawn needs a root of its own and runs on the host"
+    pkg_skip_all "inside a chroot (packaging/fresh-check.sh): systemd-nspawn needs a root of its own and runs on the host"
 fi
+pkg_init systemd-nspawn nsenter swaks openssl debootstrap
 find_deb
 make_pki
 alloc_port SMTP_PORT
@@ -71,7 +71,7 @@ done
 # waits for the boot to finish.
 state=
 for ((i = 0; i < 60; i++)); do
-    [ -n "$BOX_PID" ] && pid_alive "$BOX_PID" || break
+    { [ -n "$BOX_PID" ] && pid_alive "$BOX_PID"; } || break
     state=$(timeout 60 nsenter -t "$BOX_PID" -a systemctl is-system-running --wait 2>&1)
     case "$state" in running | degraded) break ;; esac
     sleep 1
@@ -80,7 +80,7 @@ case "$state" in
 running | degraded) ;;
 *)
     diag "$(tail -n 20 "$E2E_DIR/nspawn.log")"
-    skip_all "systemd-nspawn cannot boot a Debian 12 root here (system state '$state')"
+    pkg_skip_all "systemd-nspawn cannot boot a Debian 12 root here (system state '$state')"
     ;;
 esac
 plan 12
