@@ -38,9 +38,11 @@ tar_ok() {
     made=$(sed -n 's/^epoch=//p' "$tar.stamp")
     case "$made" in '' | *[!0-9]*) return 1 ;; esac
     [ $(($(date +%s) - made)) -lt $((max_age_days * 86400)) ] || return 1
-    tar -tf "$tar" 2>/dev/null | grep -qx './usr/bin/apt-get' || return 1
+    # The whole listing must read (a truncated tar fails), with apt-get in it.
+    list=$(tar -tf "$tar" 2>/dev/null) || return 1
+    printf '%s\n' "$list" | grep -qx './usr/bin/apt-get' || return 1
     if [ "$1" = systemd ]; then
-        tar -tf "$tar" 2>/dev/null | grep -qx './usr/lib/systemd/systemd' || return 1
+        printf '%s\n' "$list" | grep -qx './usr/lib/systemd/systemd' || return 1
     fi
 }
 
