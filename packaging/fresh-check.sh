@@ -48,13 +48,14 @@ run() {   # run NAME DIR CMD: CMD as root in the chroot, in DIR
     echo "=== $1: $3"
     copy_tree "$2"
     start=$(date +%s)
-    if chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LANG=C.UTF-8 TERM=dumb FORCETLS_IN_CHROOT=1 /bin/sh -c "cd '$2' && $3" >"$logdir/$1.log" 2>&1; then
-        rc=0
-    else
-        rc=$?
-        status=1
-    fi
+    # In the background, so that a signal interrupts the wait at once; the
+    # EXIT trap then stops whatever still runs in the root.
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        LANG=C.UTF-8 TERM=dumb FORCETLS_IN_CHROOT=1 /bin/sh -c "cd '$2' && $3" \
+        >"$logdir/$1.log" 2>&1 </dev/null &
+    rc=0
+    wait $! || rc=$?
+    [ "$rc" = 0 ] || status=1
     tail -n "${FRESH_TAIL:-8}" "$logdir/$1.log"
     echo "=== $1: exit $rc after $(($(date +%s) - start)) s (log: $logdir/$1.log)"
 }
