@@ -30,7 +30,12 @@ for t in deb-build deb-chroot deb-nspawn rpm; do
     fi
     grep -Eq '^:global-test-result: (PASS|SKIP)' "$out/$t.trs" 2>/dev/null || status=1
     echo "=== $t: $(($(date +%s) - start)) s"
+    # The results, and the diagnostics of a script that did not pass (its
+    # log may be inside a throw-away root, as under fresh-check.sh).
     cat "$out/$t.out"
+    if ! grep -Eq '^:global-test-result: (PASS|SKIP)' "$out/$t.trs" 2>/dev/null; then
+        grep '^#' "$out/$t.log" | tail -n 40
+    fi
 done
 echo "=== package tests: $(($(date +%s) - all)) s"
 exit $status
