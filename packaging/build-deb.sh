@@ -33,8 +33,10 @@ if git -C "$TOP" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         done |
         tar -C "$TOP" -cf - -T - | tar -C "$SRC" -xf -
 else
-    tar -C "$TOP" --exclude=.git --exclude='./build-*' --exclude=autom4te.cache \
-        -cf - . | tar -C "$SRC" -xf -
+    (cd "$TOP" && find . \( -name .git -o -name autom4te.cache \
+            -o \( -path './build-*' ! -path './build-aux' ! -path './build-aux/*' \) \) -prune \
+            -o ! -type d -print) |
+        tar -C "$TOP" -cf - -T - | tar -C "$SRC" -xf -
 fi
 rm -rf "$SRC/debian"
 cp -R "$TOP/packaging/debian" "$SRC/debian"
