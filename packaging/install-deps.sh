@@ -15,10 +15,17 @@ fi
 build="build-essential autoconf automake pkg-config ca-certificates
        libmilter-dev libconfig-dev libssl-dev libidn2-dev libcmocka-dev"
 demo="postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl procps iproute2"
+# The package tests (tests/package/): build the .deb and lint it, debootstrap
+# pristine Debian 12 roots, install into them by chroot and boot one with
+# systemd-nspawn; the unit is checked with systemd-analyze; the RPM spec is
+# built with rpmbuild and linted.
+package="debhelper dpkg-dev fakeroot lintian debootstrap systemd systemd-container
+         rpm rpmlint tar xz-utils"
 # The shared libraries of sendmail-bin, which the Sendmail tests unpack with
 # dpkg -x (no dependencies installed): a pristine Debian 12 lacks libldap.
 test="clang m4 util-linux perl dpkg apt miltertest
-      libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2"
+      libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
+      $package"
 
 pkgs="$build $demo"
 if [ "${1:-}" = "--test" ]; then

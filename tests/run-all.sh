@@ -8,8 +8,11 @@
 #      libmilter's own shutdown race)
 #   4. clang, -Werror: the build must be warning-free there too
 #   5. make distcheck: the tarball builds and passes make check
-# Prints one closing line "N passed, M failed" (test cases of 1, 2 and 3,
-# and one result each for 4 and 5). Set FORCETLS_QUICK=1 to run only step 1.
+#   6. the package tests (tests/package/run.sh; root and the network): the
+#      .deb built and linted, installed into a pristine Debian 12 chroot and
+#      driven under systemd in nspawn, and the RPM (tests/package/rpm.sh)
+# Prints one closing line "N passed, M failed" (test cases of 1, 2, 3 and 6,
+# and one result each for 4, 5 and 6). Set FORCETLS_QUICK=1 to run only step 1.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -49,6 +52,13 @@ tsan_check() {
     return $rc
 }
 
+# package_tests DIR: tests/package/run.sh into DIR, its test cases counted.
+package_tests() {
+    sh "$top/tests/package/run.sh" "$1"; rc=$?
+    sh "$top/tests/summary.sh" --trs "$1" >>"$results/cases"
+    return $rc
+}
+
 autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 step "gcc -Werror: make check" build_and_check "$top/build-gcc" --enable-werror \
     --enable-test-hooks
@@ -58,5 +68,8 @@ if [ "${FORCETLS_QUICK:-0}" != 1 ]; then
     step "tsan: unit and inbound tests" tsan_check "$top/build-tsan"
     step "clang -Werror: build" sh -c "rm -rf '$top/build-clang' && mkdir -p '$top/build-clang' && cd '$top/build-clang' && '$top/configure' -q CC=clang --enable-werror && make -s -j$jobs && make -s -j$jobs check TESTS="
     step "make distcheck" sh -c "cd '$top/build-gcc' && make -s distcheck >'$results/distcheck.log' 2>&1 || { tail -40 '$results/distcheck.log'; exit 1; }"
+    # The RPM runs in this step too: tests/package/run.sh calls
+    # tests/package/rpm.sh (packaging/rpm) when it exists.
+    step "package tests" package_tests "$top/build-pkgtests"
 fi
 sh "$top/tests/summary.sh" --final "$results"

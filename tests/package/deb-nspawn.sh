@@ -1,0 +1,165 @@
+#!/bin/bash
+# deb-nspawn.sh - the .deb under real systemd, as root: boots a private copy
+# of the cached Debian 12 root with systemd (packaging/debian-root.sh) in
+# systemd-nspawn (host network: its Postfix listens on a free loopback
+# port), installs the .deb and Postfix there, adds README.Debian's main.cf
+# line and drives the real unit with nsenter: systemctl start, a partner's
+# plaintext mail refused and its certificate mail accepted, systemctl reload
+# after a connector edit (the new policy holds), systemctl reload with a
+# broken file (fails; the old policy holds), systemd-analyze security on the
+# live unit (<= 2.0). Skips with the reason only where nspawn cannot boot.
+# Needs the network.
+set -u
+. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+if in_chroot; then
+    pkg_skip_all "inside a chroot (packaging/fresh-check.sh): systemd-nspawn needs a root of its own and runs on the host"
+fi
+pkg_init systemd-nspawn nsenter swaks openssl debootstrap
+find_deb
+make_pki
+alloc_port SMTP_PORT
+new_root systemd nspawn
+NSPAWN_PID=
+BOX_PID=
+
+# in_box CMD...: run CMD as root inside the booted container.
+in_box() {
+    nsenter -t "$BOX_PID" -a /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# Power the container off; kill it by PID (its init, then nspawn) after 30 s.
+pkg_before_cleanup() {
+    local i
+    [ -n "$NSPAWN_PID" ] || return 0
+    if [ -n "$BOX_PID" ] && pid_alive "$BOX_PID"; then
+        timeout 10 nsenter -t "$BOX_PID" -a systemctl poweroff >/dev/null 2>&1
+    fi
+    for ((i = 0; i < 30; i++)); do
+        pid_alive "$NSPAWN_PID" || break
+        sleep 1
+    done
+    if pid_alive "$NSPAWN_PID"; then
+        echo "# the container did not power off in 30 s: killing PIDs $BOX_PID $NSPAWN_PID"
+        [ -n "$BOX_PID" ] && kill -KILL "$BOX_PID" 2>/dev/null
+        sleep 1
+        kill -KILL "$NSPAWN_PID" 2>/dev/null
+    fi
+    wait "$NSPAWN_PID" 2>/dev/null
+    NSPAWN_PID=
+    return 0
+}
+
+# --- boot --------------------------------------------------------------------
+# Nothing the packages install may start before we configure it (Postfix
+# would take port 25 of the shared loopback).
+printf '#!/bin/sh\nexit 101\n' >"$PKG_ROOT/usr/sbin/policy-rc.d"
+chmod 755 "$PKG_ROOT/usr/sbin/policy-rc.d"
+systemd-nspawn -q --register=no --keep-unit --boot -D "$PKG_ROOT" \
+    </dev/null >"$E2E_DIR/nspawn.log" 2>&1 &
+NSPAWN_PID=$!
+for ((i = 0; i < 100; i++)); do
+    BOX_PID=$(cat /proc/"$NSPAWN_PID"/task/*/children 2>/dev/null | awk '{ print $1 }')
+    [ -n "$BOX_PID" ] && [ "$(cat "/proc/$BOX_PID/comm" 2>/dev/null)" = systemd ] && break
+    BOX_PID=
+    pid_alive "$NSPAWN_PID" || break
+    sleep 0.1
+done
+# systemctl answers once systemd has made its private socket; then --wait
+# waits for the boot to finish.
+state=
+for ((i = 0; i < 60; i++)); do
+    { [ -n "$BOX_PID" ] && pid_alive "$BOX_PID"; } || break
+    state=$(timeout 60 nsenter -t "$BOX_PID" -a systemctl is-system-running --wait 2>&1)
+    case "$state" in running | degraded) break ;; esac
+    sleep 1
+done
+case "$state" in
+running | degraded) ;;
+*)
+    diag "$(tail -n 20 "$E2E_DIR/nspawn.log")"
+    pkg_skip_all "systemd-nspawn cannot boot a Debian 12 root here (system state '$state')"
+    ;;
+esac
+plan 12
+diag "container: nspawn PID $NSPAWN_PID, its systemd PID $BOX_PID, state $state"
+
+# --- install and start ----------------------------------------------------------
+mkdir -p "$PKG_ROOT/srv/forcetls"
+cp "$DEB" "$PKG_ROOT/srv/forcetls/"
+preseed_postfix in_box
+if apt_install in_box "$E2E_DIR/apt.log" "/srv/forcetls/$(basename "$DEB")" postfix; then
+    pass "apt-get install ./$(basename "$DEB") postfix under systemd"
+else
+    fail "apt-get install ./$(basename "$DEB") postfix under systemd" "$(tail -n 20 "$E2E_DIR/apt.log")"
+    bail_out "the package does not install"
+fi
+rm -f "$PKG_ROOT/usr/sbin/policy-rc.d"
+line=$(readme_milter_line)
+[ -n "$line" ] || diag "README.Debian has no smtpd_milters line"
+postfix_in_root in_box || bail_out "configuring the container's Postfix failed"
+[ -n "$line" ] && in_box postconf -e "$line"
+if in_box systemctl start forcetls-milter >"$E2E_DIR/start.log" 2>&1 &&
+    in_box systemctl is-active -q forcetls-milter; then
+    pass "systemctl start forcetls-milter: active"
+else
+    fail "systemctl start forcetls-milter: active" "$(cat "$E2E_DIR/start.log")" \
+        "$(in_box journalctl -u forcetls-milter --no-pager -n 20 2>&1)"
+fi
+if in_box systemctl restart postfix >"$E2E_DIR/postfix.log" 2>&1 && wait_port "$SMTP_PORT" 20; then
+    pass "the container's Postfix listens on 127.0.0.1:$SMTP_PORT with $line"
+else
+    fail "the container's Postfix listens on 127.0.0.1:$SMTP_PORT" "$(cat "$E2E_DIR/postfix.log")" \
+        "$(tail -n 20 "$PKG_ROOT/var/log/postfix.log" 2>/dev/null)"
+fi
+
+mail plain alice@contoso.example
+expect_rcpt plain "550 5.7.1" "partner's plaintext mail refused"
+# shellcheck disable=SC2046
+mail cert alice@contoso.example -tls $(ccert partner)
+expect_rcpt cert "250 2.1.5" "partner's certificate mail accepted"
+
+# --- reload ----------------------------------------------------------------------
+conf=$PKG_ROOT/etc/forcetls/forcetls.conf
+mail before newpartner@fabrikam-in.example
+expect_rcpt before "250 2.1.5" "fabrikam-in.example (no connector yet): plaintext accepted"
+sed -i 's/sender_domains = \[ "contoso.example"/sender_domains = [ "fabrikam-in.example", "contoso.example"/' "$conf"
+grep -q '"fabrikam-in.example"' "$conf" || diag "the connector edit did not apply"
+ok "systemctl reload after a connector edit" in_box systemctl reload forcetls-milter
+# The daemon loads the file on SIGHUP, after systemctl returns: bounded retry.
+for ((i = 0; i < 20; i++)); do
+    mail after newpartner@fabrikam-in.example
+    [ "$(rcpt_code after)" = "550 5.7.1" ] && break
+    sleep 0.25
+done
+expect_rcpt after "550 5.7.1" "the new policy holds: fabrikam-in.example plaintext refused"
+cp "$conf" "$E2E_DIR/good.conf"
+echo 'inbound = ( { this is not a configuration' >>"$conf"
+if in_box systemctl reload forcetls-milter >"$E2E_DIR/reload-bad.log" 2>&1; then
+    fail "systemctl reload with a broken file fails"
+else
+    pass "systemctl reload with a broken file fails"
+fi
+sleep 1
+mail after2 newpartner@fabrikam-in.example
+if in_box systemctl is-active -q forcetls-milter && [ "$(rcpt_code after2)" = "550 5.7.1" ]; then
+    pass "the old policy holds: still active, fabrikam-in.example still refused"
+else
+    fail "the old policy holds" "$(in_box systemctl status --no-pager forcetls-milter 2>&1 | tail -n 15)" \
+        "RCPT: $(rcpt_code after2)"
+fi
+# shellcheck disable=SC2046
+mail cert2 alice@contoso.example -tls $(ccert partner)
+expect_rcpt cert2 "250 2.1.5" "and the partner's certificate mail is still accepted"
+
+# --- the live unit's score ----------------------------------------------------------
+out=$(in_box systemd-analyze security --no-pager forcetls-milter 2>&1)
+score=$(sed -n 's/.*Overall exposure level for forcetls-milter.service: \([0-9.]*\).*/\1/p' <<<"$out")
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+    pass "systemd-analyze security forcetls-milter (live): $score <= 2.0"
+else
+    fail "systemd-analyze security forcetls-milter (live): <= 2.0" "score '$score'" "$(tail -n 5 <<<"$out")"
+fi
+done_testing
