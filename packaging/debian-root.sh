@@ -12,7 +12,8 @@
 #   debian-root.sh unpack VARIANT [chroot|nspawn]
 #       ensure VARIANT, untar a private copy into a new directory under
 #       $FORCETLS_ROOTS (default /var/cache/forcetls-test/private) and print
-#       its path. "chroot" (the default) also mounts /proc, binds /dev (not
+#       its path. "chroot" (the default) also bind-mounts the copy onto
+#       itself (so that "/" is a mount point there), mounts /proc, binds /dev (not
 #       its submounts: no /dev/pts), copies resolv.conf and installs a
 #       policy-rc.d that lets no package start a service; "nspawn" only
 #       copies resolv.conf (systemd-nspawn makes its own mounts).
@@ -113,6 +114,9 @@ unpack() {
     cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null ||
         { rm -f "$dir/etc/resolv.conf"; cp /etc/resolv.conf "$dir/etc/resolv.conf"; }
     if [ "$mode" = chroot ]; then
+        # The root a mount point of its own: "unshare --mount" in the chroot
+        # (the Sendmail tests) makes "/" private, which needs a mount at "/".
+        mount --bind "$dir" "$dir"
         mount -t proc proc "$dir/proc"
         mount --bind /dev "$dir/dev"
         printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
