@@ -1,7 +1,8 @@
 #!/bin/bash
 # deb-chroot.sh - the .deb on a pristine Debian 12 (a private copy of the
 # cached debootstrap --variant=minbase root), by chroot, as root:
-# apt-get install ./forcetls_*.deb postfix; the user, the files, the
+# apt-get install ./forcetls_*.deb, then postfix (the package's trigger gives
+# the socket directory group postfix); the user, the files, the
 # conffile; the installed unit checked by systemd-analyze (verify, offline
 # security); the daemon started as the unit starts it (RuntimeDirectory,
 # ExecStartPre, ExecStart, as its User) and the stock chrooted Postfix
@@ -16,7 +17,7 @@ if in_chroot; then
     pkg_skip_all "inside a chroot (packaging/fresh-check.sh): the package tests need a root of their own and run on the host"
 fi
 pkg_init chroot swaks openssl systemd-analyze debootstrap
-plan 23
+plan 26
 find_deb
 diag "deb: $DEB"
 make_pki
@@ -24,14 +25,27 @@ alloc_port SMTP_PORT
 new_root minbase chroot
 
 # --- install ---------------------------------------------------------------
+# forcetls first, Postfix after it: the package's dpkg trigger on
+# /usr/sbin/postfix must give the socket directory group postfix, so that
+# the one main.cf line is all the administrator adds.
 cp "$DEB" "$PKG_ROOT/tmp/"
-preseed_postfix in_root
-if apt_install in_root "$E2E_DIR/apt.log" "/tmp/$(basename "$DEB")" postfix; then
-    pass "apt-get install ./$(basename "$DEB") postfix on a pristine Debian 12"
+if apt_install in_root "$E2E_DIR/apt.log" "/tmp/$(basename "$DEB")"; then
+    pass "apt-get install ./$(basename "$DEB") on a pristine Debian 12"
 else
-    fail "apt-get install ./$(basename "$DEB") postfix on a pristine Debian 12" "$(tail -n 20 "$E2E_DIR/apt.log")"
+    fail "apt-get install ./$(basename "$DEB") on a pristine Debian 12" "$(tail -n 20 "$E2E_DIR/apt.log")"
     bail_out "the package does not install"
 fi
+is "$(in_root stat -c '%U:%G %a' /var/spool/postfix/forcetls 2>&1)" \
+    "forcetls:forcetls 2750" "without Postfix: socket directory forcetls:forcetls 2750"
+preseed_postfix in_root
+if apt_install in_root "$E2E_DIR/apt-postfix.log" postfix; then
+    pass "apt-get install postfix after forcetls"
+else
+    fail "apt-get install postfix after forcetls" "$(tail -n 20 "$E2E_DIR/apt-postfix.log")"
+    bail_out "Postfix does not install"
+fi
+is "$(in_root stat -c '%U:%G %a' /var/spool/postfix/forcetls 2>&1)" \
+    "forcetls:postfix 2750" "Postfix installed after forcetls: the trigger made the socket directory forcetls:postfix 2750"
 
 pw=$(in_root getent passwd forcetls)
 IFS=: read -r _ _ fuid fgid _ fhome fshell <<<"$pw"

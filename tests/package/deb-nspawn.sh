@@ -6,8 +6,10 @@
 # line and drives the real unit with nsenter: systemctl start, a partner's
 # plaintext mail refused and its certificate mail accepted, systemctl reload
 # after a connector edit (the new policy holds), systemctl reload with a
-# broken file (fails; the old policy holds), systemd-analyze security on the
-# live unit (<= 2.0). Skips with the reason only where nspawn cannot boot.
+# broken file (fails; the old policy holds), the worker killed with the
+# broken file on disk (a new worker serves the policy in force; no system
+# call refused by the sandbox), dpkg -i again (restarted, edited conffile
+# kept), systemd-analyze security on the live unit (<= 2.0). Skips with the reason only where nspawn cannot boot.
 # Needs the network.
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -83,7 +85,7 @@ running | degraded) ;;
     pkg_skip_all "systemd-nspawn cannot boot a Debian 12 root here (system state '$state')"
     ;;
 esac
-plan 12
+plan 17
 diag "container: nspawn PID $NSPAWN_PID, its systemd PID $BOX_PID, state $state"
 
 # --- install and start ----------------------------------------------------------
@@ -153,6 +155,57 @@ fi
 # shellcheck disable=SC2046
 mail cert2 alice@contoso.example -tls $(ccert partner)
 expect_rcpt cert2 "250 2.1.5" "and the partner's certificate mail is still accepted"
+
+# --- a worker killed under the sandbox -------------------------------------------------
+# The file on disk is still broken: the new worker must serve the policy in
+# force (the supervisor's validated copy), and nothing may die of a system
+# call the unit's filter forbids.
+box_worker() {
+    in_box sh -c 'cat /proc/$(cat /run/forcetls/forcetls.pid)/task/*/children' 2>/dev/null |
+        awk '{ print $1 }'
+}
+old_worker=$(box_worker)
+[ -n "$old_worker" ] && in_box sh -c "kill -KILL $old_worker"   # minbase has no /bin/kill
+new_worker=
+for ((i = 0; i < 50; i++)); do
+    new_worker=$(box_worker)
+    [ -n "$new_worker" ] && [ "$new_worker" != "$old_worker" ] &&
+        in_box test -S /var/spool/postfix/forcetls/forcetls.sock && break
+    new_worker=
+    sleep 0.2
+done
+if [ -n "$old_worker" ] && [ -n "$new_worker" ]; then
+    pass "kill -9 of the worker ($old_worker): the supervisor starts a new one ($new_worker)"
+else
+    fail "kill -9 of the worker ($old_worker): the supervisor starts a new one" \
+        "$(in_box journalctl -u forcetls-milter --no-pager -n 15 2>&1)"
+fi
+for ((i = 0; i < 20; i++)); do
+    mail after3 newpartner@fabrikam-in.example
+    [ "$(rcpt_code after3)" = "550 5.7.1" ] && break
+    sleep 0.25
+done
+expect_rcpt after3 "550 5.7.1" "... which serves the policy in force, not the broken file: fabrikam-in.example refused"
+journal=$(in_box journalctl -u forcetls-milter --no-pager 2>&1)
+unlike "$journal" "status=31|SIGSYS|code=dumped" "... and the journal shows no system call refused by the sandbox"
+
+# --- reinstall (the upgrade path of postinst and debhelper) --------------------------
+cp "$E2E_DIR/good.conf" "$conf"
+main_pid() { in_box systemctl show -p MainPID --value forcetls-milter; }
+pid_before=$(main_pid)
+if in_box dpkg -i --force-confold "/srv/forcetls/$(basename "$DEB")" >"$E2E_DIR/reinstall.log" 2>&1 &&
+    in_box systemctl is-active -q forcetls-milter && [ "$(main_pid)" != "$pid_before" ]; then
+    pass "dpkg -i of the package again: postinst succeeds, the daemon is restarted and active"
+else
+    fail "dpkg -i of the package again" "$(tail -n 15 "$E2E_DIR/reinstall.log")" \
+        "MainPID $pid_before -> $(main_pid)"
+fi
+for ((i = 0; i < 20; i++)); do
+    mail after4 newpartner@fabrikam-in.example
+    [ "$(rcpt_code after4)" = "550 5.7.1" ] && break
+    sleep 0.25
+done
+expect_rcpt after4 "550 5.7.1" "... with the administrator's edited conffile: fabrikam-in.example refused"
 
 # --- the live unit's score ----------------------------------------------------------
 out=$(in_box systemd-analyze security --no-pager forcetls-milter 2>&1)
