@@ -2,6 +2,7 @@
 # install-deps.sh - install what forcetls needs on Debian 12, as root.
 #   install-deps.sh          build and run the daemon and its demo
 #   install-deps.sh --test   also what the test suite needs
+#   install-deps.sh --package what packaging/build-deb.sh needs
 # Postfix is installed unconfigured ("No configuration"): the demo and the
 # tests run private Postfix instances on loopback ports and never touch or
 # start the system one.
@@ -27,10 +28,15 @@ test="clang m4 util-linux perl dpkg apt miltertest
       libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
       $package"
 
-pkgs="$build $demo"
-if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs $test"
-fi
+case "${1:-}" in
+"") pkgs="$build $demo" ;;
+--test) pkgs="$build $demo $test" ;;
+--package) pkgs="$build debhelper dpkg-dev fakeroot lintian" ;;
+*)
+    echo "usage: install-deps.sh [--test | --package]" >&2
+    exit 64
+    ;;
+esac
 
 export DEBIAN_FRONTEND=noninteractive
 if ! dpkg -s postfix >/dev/null 2>&1; then
