@@ -56,6 +56,7 @@ build() {
     esac
     tar=$cache/bookworm-$1.tar
     tmp=$(mktemp -d "$cache/build-$1.XXXXXX")
+    trap 'build_failed $?' EXIT
     echo "debian-root.sh: debootstrap bookworm ($1) into $tmp" >&2
     # shellcheck disable=SC2086
     if ! debootstrap --variant=minbase $include bookworm "$tmp/root" "$mirror" \
@@ -73,6 +74,7 @@ build() {
     mv -f "$tmp/root.tar" "$tar"
     mv -f "$tar.stamp.new" "$tar.stamp"
     rm -rf --one-file-system "$tmp"
+    trap - EXIT
 }
 
 # ensure VARIANT...: under the lock, rebuild every variant that is not ok.
@@ -101,7 +103,21 @@ check_dir() {
 mounts_below() {
     findmnt -rno TARGET | while read -r m; do
         case "$m" in "$1" | "$1"/*) echo "$m" ;; esac
-    done | sort -r
+    done | sort -ru
+}
+
+# EXIT trap of unpack and build: on failure, remove what they made.
+unpack_failed() {
+    [ "$1" = 0 ] || cleanup "$dir" || true
+    exit "$1"
+}
+build_failed() {
+    if [ "$1" != 0 ]; then
+        # Still under the lock (ensure holds it while build runs).
+        findmnt -rno TARGET | grep "^$tmp/" | sort -ru | while read -r m; do umount -l "$m"; done
+        rm -rf --one-file-system "$tmp"
+    fi
+    exit "$1"
 }
 
 unpack() {
@@ -109,6 +125,8 @@ unpack() {
     ensure "$variant"
     mkdir -p "$roots"
     dir=$(mktemp -d "$roots/$variant.XXXXXX")
+    # A failure from here on (set -e) removes the half-made copy.
+    trap 'unpack_failed $?' EXIT
     chmod 755 "$dir"
     tar -C "$dir" --numeric-owner -xf "$cache/bookworm-$variant.tar"
     cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null ||
@@ -116,12 +134,21 @@ unpack() {
     if [ "$mode" = chroot ]; then
         # The root a mount point of its own: "unshare --mount" in the chroot
         # (the Sendmail tests) makes "/" private, which needs a mount at "/".
+        # On a systemd host "/" and "/dev" are shared: the binds would join
+        # the host's peer groups (every later mount would appear twice, and
+        # a mount under the copy's /dev would appear on the host's /dev).
+        # So the root is made private, and its /dev a slave of the host's
+        # (host mounts reach it; none of its own goes back), each before
+        # anything is mounted below it.
         mount --bind "$dir" "$dir"
+        mount --make-rprivate "$dir"
         mount -t proc proc "$dir/proc"
         mount --bind /dev "$dir/dev"
+        mount --make-rslave "$dir/dev"
         printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
         chmod 755 "$dir/usr/sbin/policy-rc.d"
     fi
+    trap - EXIT
     echo "$dir"
 }
 
@@ -141,10 +168,23 @@ cleanup() {
         kill -s "$sig" $pids 2>/dev/null || true
         sleep 1
     done
-    for m in $(mounts_below "$dir"); do
-        umount "$m" 2>/dev/null || umount -l "$m"
+    # Deepest first; a mount point seen twice (stacked mounts) is unmounted
+    # as long as it is one, and a failure is reported, not fatal here: the
+    # check below refuses to remove a root that is still mounted (exit 1).
+    pass=0
+    while [ -n "$(mounts_below "$dir")" ] && [ $pass -lt 3 ]; do
+        pass=$((pass + 1))
+        for m in $(mounts_below "$dir"); do
+            n=0
+            while mountpoint -q "$m" && [ $n -lt 5 ]; do
+                n=$((n + 1))
+                umount "$m" 2>/dev/null || umount -l "$m" ||
+                    echo "debian-root.sh: cannot unmount $m" >&2
+            done
+        done
     done
-    [ -z "$(mounts_below "$dir")" ] || die "refusing to remove '$dir': still mounted"
+    [ -z "$(mounts_below "$dir")" ] ||
+        die "refusing to remove '$dir': still mounted: $(mounts_below "$dir" | tr '\n' ' ')"
     rm -rf --one-file-system "$dir"
 }
 

@@ -31,7 +31,8 @@ mkdir -p "$logdir"
 root=$("$roots" unpack minbase chroot)
 trap '"$roots" cleanup "$root"' EXIT
 trap 'exit 130' INT TERM HUP
-# Shared memory for the sanitizers and semaphores (the bind of /dev has no submounts).
+# Shared memory for the sanitizers and semaphores (the bind of /dev has no
+# submounts; debian-root.sh made it a slave, so this tmpfs stays off the host's /dev/shm).
 mount -t tmpfs -o mode=1777,size=512m tmpfs "$root/dev/shm"
 
 # copy_tree DEST: the working tree without build products, as a clone has it.
@@ -43,6 +44,15 @@ copy_tree() {
         tar --null -T - -cf -) | tar -C "$root$1" -xf -
 }
 
+# The proxy settings, when set, for apt-get and the like in the chroot
+# (values without blanks, as proxy URLs are).
+proxy_env=
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    eval "val=\${$v:-}"
+    # shellcheck disable=SC2154
+    [ -n "$val" ] && proxy_env="$proxy_env $v=$val"
+done
+
 status=0
 run() {   # run NAME DIR CMD: CMD as root in the chroot, in DIR
     echo "=== $1: $3"
@@ -50,8 +60,10 @@ run() {   # run NAME DIR CMD: CMD as root in the chroot, in DIR
     start=$(date +%s)
     # In the background, so that a signal interrupts the wait at once; the
     # EXIT trap then stops whatever still runs in the root.
+    # CI=1: an e2e test that cannot run must fail here, not skip (as in CI).
+    # shellcheck disable=SC2086
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LANG=C.UTF-8 TERM=dumb FORCETLS_IN_CHROOT=1 /bin/sh -c "cd '$2' && $3" \
+        LANG=C.UTF-8 TERM=dumb FORCETLS_IN_CHROOT=1 CI=1 $proxy_env /bin/sh -c "cd '$2' && $3" \
         >"$logdir/$1.log" 2>&1 </dev/null &
     rc=0
     wait $! || rc=$?

@@ -51,7 +51,10 @@ pkg_cleanup() {
         if [ "${KEEP:-0}" = 1 ]; then
             echo "# KEEP=1: kept $PKG_ROOT (remove with $PKG_ROOTS_SH cleanup $PKG_ROOT)"
         else
-            "$PKG_ROOTS_SH" cleanup "$PKG_ROOT" || echo "# cleanup of $PKG_ROOT failed"
+            if ! "$PKG_ROOTS_SH" cleanup "$PKG_ROOT"; then
+                echo "not ok - cleanup of $PKG_ROOT (mounts or files left behind)"
+                [ "$rc" = 0 ] && rc=1
+            fi
         fi
     fi
     (exit "$rc")
@@ -78,10 +81,22 @@ new_root() {
         { diag "$(tail -n 20 "$E2E_DIR/root.log")"; bail_out "packaging/debian-root.sh unpack $1 failed"; }
 }
 
+# pkg_proxy_env: the proxy variables that are set, as NAME=VALUE words
+# (for env -i, so that apt-get in a root reaches the network as we do).
+pkg_proxy_env() {
+    local v
+    for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+        [ -n "${!v:-}" ] && printf '%s=%s\n' "$v" "${!v}"
+    done
+    return 0
+}
+
 # in_root CMD...: run CMD as root inside $PKG_ROOT (chroot).
 in_root() {
+    local -a px
+    mapfile -t px < <(pkg_proxy_env)
     chroot "$PKG_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+        LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${px[@]}" "$@"
 }
 
 # preseed_postfix RUN: answer Postfix's debconf questions ("Local only",
