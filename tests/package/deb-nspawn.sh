@@ -26,17 +26,37 @@ new_root systemd nspawn
 NSPAWN_PID=
 BOX_PID=
 
-# in_box CMD...: run CMD as root inside the booted container.
+# box_ok: $BOX_PID is still our container's init, not a reused PID:
+# nspawn (our child, unreaped) is alive, BOX_PID's parent is nspawn, its
+# command is systemd and its PID namespace is not ours.
+box_ok() {
+    local ppid
+    [ -n "$NSPAWN_PID" ] && [ -n "$BOX_PID" ] || return 1
+    kill -0 "$NSPAWN_PID" 2>/dev/null || return 1
+    ppid=$(awk '$1 == "PPid:" { print $2 }' "/proc/$BOX_PID/status" 2>/dev/null)
+    [ "$ppid" = "$NSPAWN_PID" ] || return 1
+    [ "$(cat "/proc/$BOX_PID/comm" 2>/dev/null)" = systemd ] || return 1
+    local ns
+    ns=$(readlink "/proc/$BOX_PID/ns/pid" 2>/dev/null) || return 1
+    [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/pid)" ]
+}
+
+# in_box CMD...: run CMD as root inside the booted container (fails, running
+# nothing, when box_ok does).
 in_box() {
+    box_ok || { echo "in_box: PID '$BOX_PID' is not the container's systemd (any more)" >&2; return 1; }
+    local -a px
+    mapfile -t px < <(pkg_proxy_env)
     nsenter -t "$BOX_PID" -a /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${px[@]}" "$@"
 }
 
 # Power the container off; kill it by PID (its init, then nspawn) after 30 s.
+# shellcheck disable=SC2317  # (called by lib.sh's EXIT trap)
 pkg_before_cleanup() {
     local i
     [ -n "$NSPAWN_PID" ] || return 0
-    if [ -n "$BOX_PID" ] && pid_alive "$BOX_PID"; then
+    if box_ok; then
         timeout 10 nsenter -t "$BOX_PID" -a systemctl poweroff >/dev/null 2>&1
     fi
     for ((i = 0; i < 30; i++)); do
@@ -45,7 +65,7 @@ pkg_before_cleanup() {
     done
     if pid_alive "$NSPAWN_PID"; then
         echo "# the container did not power off in 30 s: killing PIDs $BOX_PID $NSPAWN_PID"
-        [ -n "$BOX_PID" ] && kill -KILL "$BOX_PID" 2>/dev/null
+        box_ok && kill -KILL "$BOX_PID" 2>/dev/null
         sleep 1
         kill -KILL "$NSPAWN_PID" 2>/dev/null
     fi
@@ -71,10 +91,14 @@ for ((i = 0; i < 100; i++)); do
 done
 # systemctl answers once systemd has made its private socket; then --wait
 # waits for the boot to finish.
+# One deadline for the whole wait (180 s); each call gets what remains.
 state=
-for ((i = 0; i < 60; i++)); do
-    { [ -n "$BOX_PID" ] && pid_alive "$BOX_PID"; } || break
-    state=$(timeout 60 nsenter -t "$BOX_PID" -a systemctl is-system-running --wait 2>&1)
+boot_deadline=$((SECONDS + 180))
+for ((i = 0; i < 180 && SECONDS < boot_deadline; i++)); do
+    box_ok || break
+    left=$((boot_deadline - SECONDS))
+    ((left > 0)) || break   # (timeout 0 would mean no limit)
+    state=$(timeout "$left" nsenter -t "$BOX_PID" -a systemctl is-system-running --wait 2>&1)
     case "$state" in running | degraded) break ;; esac
     sleep 1
 done
@@ -161,8 +185,9 @@ expect_rcpt cert2 "250 2.1.5" "and the partner's certificate mail is still accep
 # force (the supervisor's validated copy), and nothing may die of a system
 # call the unit's filter forbids.
 box_worker() {
+    # shellcheck disable=SC2016
     in_box sh -c 'cat /proc/$(cat /run/forcetls/forcetls.pid)/task/*/children' 2>/dev/null |
-        awk '{ print $1 }'
+        awk '{ print $1 }' | head -n 1
 }
 old_worker=$(box_worker)
 [ -n "$old_worker" ] && in_box sh -c "kill -KILL $old_worker"   # minbase has no /bin/kill
