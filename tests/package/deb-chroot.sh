@@ -110,7 +110,11 @@ exec_line() {
 pkg_before_cleanup() {   # stop the daemon (by its pidfile's PID) and Postfix
     local pid
     pid=$(cat "$PKG_ROOT/run/forcetls/forcetls.pid" 2>/dev/null)
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait_gone "$pid" 10
+    # Only a process whose root is our private root is ours (a stale pidfile's
+    # PID may be anyone's by now).
+    if [ -n "$pid" ] && [ -n "$PKG_ROOT" ] && [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$PKG_ROOT" ]; then
+        kill -TERM "$pid" 2>/dev/null && wait_gone "$pid" 10
+    fi
     [ -n "$PKG_ROOT" ] && [ -x "$PKG_ROOT/usr/sbin/postfix" ] && in_root postfix stop >/dev/null 2>&1
     return 0
 }
@@ -121,7 +125,14 @@ while read -r l; do
     [ -n "$l" ] || continue
     exec_line "$l" >>"$E2E_DIR/start.log" 2>&1 || { started=0; break; }
 done <<<"$(unit_key ExecStartPre)"
-ok "ExecStartPre lines succeed" [ "$started" = 1 ]
+pre=$(unit_key ExecStartPre)
+if [ "$started" = 1 ] && grep -Eq '^[-]?\+[^ ]*/forcetls-socketdir( |$)' <<<"$pre" &&
+    grep -Eq '^[-+]?[^ +-][^ ]*forcetls-milter .*-n -c ' <<<"$pre"; then
+    pass "ExecStartPre lines succeed (+.../forcetls-socketdir and forcetls-milter -n -c)"
+else
+    fail "ExecStartPre lines succeed, among them +.../forcetls-socketdir and forcetls-milter -n -c" \
+        "ExecStartPre: $pre" "$(cat "$E2E_DIR/start.log")"
+fi
 exec_line "$(unit_key ExecStart)" >>"$E2E_DIR/start.log" 2>&1 || started=0
 pidfile=$(unit_key PIDFile)
 for _ in $(seq 50); do [ -s "$PKG_ROOT$pidfile" ] && break; sleep 0.1; done
@@ -168,9 +179,19 @@ else
     fail "apt-get remove: program gone, /etc/forcetls/forcetls.conf kept" "$(tail -n 10 "$E2E_DIR/remove.log")"
 fi
 if in_root apt-get purge -y -q forcetls >"$E2E_DIR/purge.log" 2>&1; then
-    left=$(find "$PKG_ROOT" -xdev \( -uid "$fuid" -o -gid "$fgid" -o -path "$PKG_ROOT/etc/forcetls" \
-        -o -path "$PKG_ROOT$sockdir" \) -print 2>/dev/null | head -n 5)
-    is "$left" "" "apt-get purge: /etc/forcetls, $sockdir and the user's files gone"
+    # An empty uid or gid, or a find that fails, must not read as "nothing left".
+    frc=1
+    if [ -n "${fuid:-}" ] && [ -n "${fgid:-}" ]; then
+        frc=0
+        find "$PKG_ROOT" -xdev \( -uid "$fuid" -o -gid "$fgid" -o -path "$PKG_ROOT/etc/forcetls" \
+            -o -path "$PKG_ROOT$sockdir" \) -print >"$E2E_DIR/left.txt" 2>"$E2E_DIR/find.err" || frc=$?
+    fi
+    if [ "$frc" = 0 ] && [ ! -s "$E2E_DIR/left.txt" ]; then
+        pass "apt-get purge: /etc/forcetls, $sockdir and the user's files gone"
+    else
+        fail "apt-get purge: /etc/forcetls, $sockdir and the user's files gone" \
+            "uid '${fuid:-}' gid '${fgid:-}', find exit $frc" "$(head -n 5 "$E2E_DIR/left.txt" "$E2E_DIR/find.err" 2>&1)"
+    fi
 else
     fail "apt-get purge" "$(tail -n 10 "$E2E_DIR/purge.log")"
 fi

@@ -7,7 +7,9 @@
 # Each script's TAP goes through automake's tap-driver into OUTDIR/NAME.log
 # and OUTDIR/NAME.trs (default build-pkgtests/ under the top level), which
 # tests/summary.sh --trs counts; the .deb and lintian-output.txt go there too.
-# Prints each script's results and time; exits non-zero if any failed.
+# Each script gets 20 minutes (timeout -k 30 1200: a hung one fails, the
+# others still run). Prints each script's results and time; exits non-zero
+# if any failed.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$top/build-pkgtests}
@@ -30,7 +32,7 @@ for t in deb-build deb-chroot deb-nspawn rpm; do
     start=$(date +%s)
     if ! sh "$top/build-aux/tap-driver.sh" --test-name "$t" --log-file "$out/$t.log" \
         --trs-file "$out/$t.trs" --color-tests no --enable-hard-errors yes \
-        --expect-failure no -- bash "$script" >"$out/$t.out" 2>&1; then
+        --expect-failure no -- timeout -k 30 1200 bash "$script" >"$out/$t.out" 2>&1; then
         status=1
     fi
     grep -Eq '^:global-test-result: (PASS|SKIP)' "$out/$t.trs" 2>/dev/null || status=1
