@@ -21,7 +21,7 @@ demo="postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl procps ipro
 # systemd-nspawn; the unit is checked with systemd-analyze; the RPM spec is
 # built with rpmbuild and linted.
 package="debhelper dpkg-dev fakeroot lintian debootstrap systemd systemd-container
-         rpm rpmlint tar xz-utils"
+         rpm rpmlint cpio tar xz-utils"
 # The shared libraries of sendmail-bin, which the Sendmail tests unpack with
 # dpkg -x (no dependencies installed): a pristine Debian 12 lacks libldap.
 test="clang m4 util-linux perl dpkg apt miltertest

@@ -26,6 +26,12 @@ top_builddir=${top_builddir:-}
 RPM_OUTDIR=${RPM_OUTDIR:-${FORCETLS_PKG_OUT:-}}
 
 if ! command -v rpmbuild >/dev/null 2>&1 || ! command -v rpmspec >/dev/null 2>&1; then
+    # Under CI (CI set) a missing tool is a missing install step: fail.
+    if [ -n "${CI:-}" ] && [ "${CI:-}" != 0 ]; then
+        echo "1..1"
+        echo "not ok 1 - rpmbuild/rpmspec installed (CI; packaging/install-deps.sh --test installs rpm)"
+        exit 1
+    fi
     echo "1..0 # SKIP rpmbuild/rpmspec not installed (Debian: apt-get install rpm)"
     exit 0
 fi
@@ -167,9 +173,17 @@ check "/usr/sbin/forcetls-milter is root-owned, 0755" \
     attr '-rwxr-xr-x root:root ' /usr/sbin/forcetls-milter
 check "forcetls-socketdir is root-owned, 0755" \
     attr '-rwxr-xr-x root:root ' /usr/libexec/forcetls/forcetls-socketdir
-rpm2cpio "$rpmfile" >"$work/cpio" 2>/dev/null
 mkdir "$work/root"
-(cd "$work/root" && cpio -idm --quiet <"$work/cpio" 2>/dev/null) || :
+# unpack_rpm: rpm2cpio | cpio into $work/root; their errors are shown.
+unpack_rpm() {
+    if rpm2cpio "$rpmfile" >"$work/cpio" 2>"$work/cpio.err" &&
+        (cd "$work/root" && cpio -idm --quiet <"$work/cpio" 2>>"$work/cpio.err"); then
+        return 0
+    fi
+    diag <"$work/cpio.err"
+    return 1
+}
+check "rpm2cpio | cpio -idm unpacks the RPM" unpack_rpm
 unit=$work/root/usr/lib/systemd/system/forcetls-milter.service
 unit_ok() {
     grep -q '^ExecStart=/usr/sbin/forcetls-milter ' "$unit" && grep -qx 'User=forcetls' "$unit"
@@ -322,8 +336,18 @@ fi
 
 # --- rpmlint ------------------------------------------------------------------
 if command -v rpmlint >/dev/null 2>&1; then
-    rpmlint "$spec" "$rpmfile" >"$work/rpmlint.txt" 2>&1 || :
+    # Its exit status is 1 on any error (also the accepted ones below); a
+    # crash is told by the missing summary line ("N packages and M specfiles
+    # checked; ...").
+    lint_rc=0
+    rpmlint "$spec" "$rpmfile" >"$work/rpmlint.txt" 2>&1 || lint_rc=$?
     diag <"$work/rpmlint.txt"
+    if [ "$lint_rc" -le 1 ] &&
+        grep -Eq '^[0-9]+ packages? and [0-9]+ specfiles? checked' "$work/rpmlint.txt"; then
+        ok "rpmlint ran to its summary (exit $lint_rc)"
+    else
+        not_ok "rpmlint ran to its summary (exit $lint_rc, no summary line or a crash)"
+    fi
     # Errors only Debian's rpmlint configuration gives: Fedora's guidelines
     # forbid the Packager and Group tags (its rpmlint does not ask for them),
     # and a test build is never signed (the distributor signs).
