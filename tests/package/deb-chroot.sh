@@ -127,7 +127,7 @@ while read -r l; do
 done <<<"$(unit_key ExecStartPre)"
 pre=$(unit_key ExecStartPre)
 if [ "$started" = 1 ] && grep -Eq '^[-]?\+[^ ]*/forcetls-socketdir( |$)' <<<"$pre" &&
-    grep -Eq '^[-+]?[^ +-][^ ]*forcetls-milter .*-n -c ' <<<"$pre"; then
+    grep -Eq '^-?/[^ ]*/forcetls-milter .*-n -c ' <<<"$pre"; then
     pass "ExecStartPre lines succeed (+.../forcetls-socketdir and forcetls-milter -n -c)"
 else
     fail "ExecStartPre lines succeed, among them +.../forcetls-socketdir and forcetls-milter -n -c" \
