@@ -17,8 +17,10 @@ PKG_OUT=${FORCETLS_PKG_OUT:-$PKG_TOP/build-pkgtests}
 PKG_ROOT=
 SMTP_PORT=
 
-# True when we run inside a chroot (packaging/fresh-check.sh says so; else
-# no mount is at "/" in our view of the mount table).
+# True when we run inside a chroot: packaging/fresh-check.sh sets
+# FORCETLS_IN_CHROOT=1; else no mount point is "/" in /proc/self/mountinfo
+# (a plain chroot; debian-root.sh's copies bind the root onto itself, so
+# this fallback does not see them: hence the variable).
 in_chroot() {
     [ "${FORCETLS_IN_CHROOT:-0}" = 1 ] && return 0
     [ -r /proc/self/mountinfo ] && ! awk '$5 == "/" { found = 1 } END { exit !found }' /proc/self/mountinfo
