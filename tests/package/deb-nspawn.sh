@@ -2,8 +2,10 @@
 # deb-nspawn.sh - the .deb under real systemd, as root: boots a private copy
 # of the cached Debian 12 root with systemd (packaging/debian-root.sh) in
 # systemd-nspawn (host network: its Postfix listens on a free loopback
-# port), installs the .deb and Postfix there, adds README.Debian's main.cf
-# line and drives the real unit with nsenter: systemctl start, a partner's
+# port), installs the .deb (postinst starts it), then Postfix (the dpkg
+# trigger gives the socket group postfix and restarts the daemon), adds
+# README.Debian's main.cf line and drives the real unit with nsenter:
+# systemctl start, a partner's
 # plaintext mail refused and its certificate mail accepted, systemctl reload
 # after a connector edit (the new policy holds), systemctl reload with a
 # broken file (fails; the old policy holds), the worker killed with the
@@ -76,8 +78,12 @@ pkg_before_cleanup() {
 
 # --- boot --------------------------------------------------------------------
 # Nothing the packages install may start before we configure it (Postfix
-# would take port 25 of the shared loopback).
-printf '#!/bin/sh\nexit 101\n' >"$PKG_ROOT/usr/sbin/policy-rc.d"
+# would take port 25 of the shared loopback), but for forcetls-milter (a
+# unix socket only), which postinst starts and its trigger restarts
+# (invoke-rc.d asks with the script's name, deb-systemd-invoke with the unit's).
+# shellcheck disable=SC2016
+printf '#!/bin/sh\ncase "$1" in forcetls-milter | forcetls-milter.service) exit 0 ;; esac\nexit 101\n' \
+    >"$PKG_ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$PKG_ROOT/usr/sbin/policy-rc.d"
 systemd-nspawn -q --register=no --keep-unit --boot -D "$PKG_ROOT" \
     </dev/null >"$E2E_DIR/nspawn.log" 2>&1 &
@@ -109,18 +115,53 @@ running | degraded) ;;
     pkg_skip_all "systemd-nspawn cannot boot a Debian 12 root here (system state '$state')"
     ;;
 esac
-plan 17
+plan 21
 diag "container: nspawn PID $NSPAWN_PID, its systemd PID $BOX_PID, state $state"
 
 # --- install and start ----------------------------------------------------------
 mkdir -p "$PKG_ROOT/srv/forcetls"
 cp "$DEB" "$PKG_ROOT/srv/forcetls/"
-preseed_postfix in_box
-if apt_install in_box "$E2E_DIR/apt.log" "/srv/forcetls/$(basename "$DEB")" postfix; then
-    pass "apt-get install ./$(basename "$DEB") postfix under systemd"
+main_pid() { in_box systemctl show -p MainPID --value forcetls-milter; }
+# forcetls first: postinst starts it (no Postfix yet: group forcetls).
+if apt_install in_box "$E2E_DIR/apt.log" "/srv/forcetls/$(basename "$DEB")"; then
+    pass "apt-get install ./$(basename "$DEB") under systemd"
 else
-    fail "apt-get install ./$(basename "$DEB") postfix under systemd" "$(tail -n 20 "$E2E_DIR/apt.log")"
+    fail "apt-get install ./$(basename "$DEB") under systemd" "$(tail -n 20 "$E2E_DIR/apt.log")"
     bail_out "the package does not install"
+fi
+for ((i = 0; i < 50; i++)); do
+    in_box test -S /var/spool/postfix/forcetls/forcetls.sock && break
+    sleep 0.2
+done
+pid_first=$(main_pid)
+if in_box systemctl is-active -q forcetls-milter && [ "${pid_first:-0}" != 0 ] &&
+    [ "$(in_box stat -c %G /var/spool/postfix/forcetls/forcetls.sock 2>&1)" = forcetls ]; then
+    pass "postinst started forcetls-milter (MainPID $pid_first), its socket group forcetls (no Postfix yet)"
+else
+    fail "postinst started forcetls-milter, its socket group forcetls" "MainPID '$pid_first'" \
+        "$(in_box systemctl status --no-pager forcetls-milter 2>&1 | tail -n 15)"
+fi
+# Postfix after it: the dpkg trigger must give the directory group postfix
+# and restart the daemon, so that its new socket has group postfix too.
+preseed_postfix in_box
+if apt_install in_box "$E2E_DIR/apt-postfix.log" postfix; then
+    pass "apt-get install postfix after forcetls under systemd"
+else
+    fail "apt-get install postfix after forcetls under systemd" "$(tail -n 20 "$E2E_DIR/apt-postfix.log")"
+    bail_out "Postfix does not install"
+fi
+for ((i = 0; i < 50; i++)); do
+    [ "$(in_box stat -c %G /var/spool/postfix/forcetls/forcetls.sock 2>/dev/null)" = postfix ] && break
+    sleep 0.2
+done
+got="$(in_box stat -c '%U:%G %a' /var/spool/postfix/forcetls 2>&1) socket group $(in_box stat -c %G /var/spool/postfix/forcetls/forcetls.sock 2>&1)"
+is "$got" "forcetls:postfix 2750 socket group postfix" \
+    "the trigger: socket directory forcetls:postfix 2750, the socket's group postfix"
+pid_trig=$(main_pid)
+if in_box systemctl is-active -q forcetls-milter && [ "${pid_trig:-0}" != 0 ] && [ "$pid_trig" != "$pid_first" ]; then
+    pass "the trigger restarted forcetls-milter (MainPID $pid_first -> $pid_trig)"
+else
+    fail "the trigger restarted forcetls-milter" "MainPID $pid_first -> $pid_trig" "$(grep -i forcetls "$E2E_DIR/apt-postfix.log" | tail -n 10)"
 fi
 rm -f "$PKG_ROOT/usr/sbin/policy-rc.d"
 line=$(readme_milter_line)
@@ -216,7 +257,6 @@ unlike "$journal" "status=31|SIGSYS|code=dumped" "... and the journal shows no s
 
 # --- reinstall (the upgrade path of postinst and debhelper) --------------------------
 cp "$E2E_DIR/good.conf" "$conf"
-main_pid() { in_box systemctl show -p MainPID --value forcetls-milter; }
 pid_before=$(main_pid)
 if in_box dpkg -i --force-confold "/srv/forcetls/$(basename "$DEB")" >"$E2E_DIR/reinstall.log" 2>&1 &&
     in_box systemctl is-active -q forcetls-milter && [ "$(main_pid)" != "$pid_before" ]; then
