@@ -1,11 +1,12 @@
 /*
  * config.c - forcetls.conf (libconfig) to a validated, immutable snapshot.
  *
- * Owns the schema of the file: one table of keys, types, defaults, syntax
- * checks and parsers for the top level and inbound connectors, the generic
- * driver that reads a group by its table (also for outbound connectors,
- * whose table, parsers and rules are config_outbound.c's), the rules that
- * span several keys, the compiled lookup tables, the blocks that hold a
+ * Owns the schema of the top level: its table of keys, types, defaults,
+ * syntax checks and parsers; the generic driver that reads a group by its
+ * table (also for connectors: the inbound table, parsers and rules are
+ * config_inbound.c's, the outbound ones config_outbound.c's), connector
+ * lists and unique names, the top-level rules that span several keys, the
+ * compiled lookup tables, the blocks that hold a
  * snapshot's strings and lists (config_strdup) and config_free. A default
  * is text run through the same check and parser as a written value, so a
  * default can never be something the file could not say. What one value
@@ -42,7 +43,6 @@
 #include "config_syntax.h"
 #include "domain_table.h"
 
-#define MAX_CIPHER_BITS 256
 #define MAX_CONNECTORS 1000000u
 /* More keys than any key table has (find_members and load_group abort otherwise). */
 #define MAX_KEYS 32
@@ -154,7 +154,7 @@ char *config_strdup(struct loader *ld, const char *text)
  * Append a copy of s. Lists are read by load_list only: the first push
  * takes room for all ld->list_len elements in the blocks, never to grow.
  */
-static bool strlist_push(struct loader *ld, struct strlist *list, const char *s)
+bool config_strlist_push(struct loader *ld, struct strlist *list, const char *s)
 {
     size_t n = list->count;
 
@@ -265,7 +265,7 @@ bool config_add_domain(struct loader *ld, const config_setting_t *s,
     /* Listed twice in this connector: harmless, kept once. */
     if (again && !other)
         return true;
-    if (!strlist_push(ld, list, norm))
+    if (!config_strlist_push(ld, list, norm))
         return config_no_memory(ld, s);
     if (other)
         return config_fail(ld, s, "%s connector \"%s\": %s: \"%s\" is already listed"
@@ -275,70 +275,6 @@ bool config_add_domain(struct loader *ld, const config_setting_t *s,
                     config_conn_name(ld, other_id),
                     ld->inbound ? ld->cfg->inbound[other_id].line
                                 : ld->cfg->outbound[other_id].line);
-    return true;
-}
-
-/* sender_domains (recipient_domains: config_outbound.c), own table. */
-static bool parse_sender_domain(struct loader *ld, const config_setting_t *s,
-                                const char *text, void *field)
-{
-    return config_add_domain(ld, s, text, field, ld->cfg->inbound_by_domain);
-}
-
-/* A sender address range; field counts them. */
-static bool parse_sender_ip(struct loader *ld, const config_setting_t *s,
-                            const char *text, void *field)
-{
-    struct cidr prefix;
-    const char *why = "invalid address or prefix";
-
-    if (!cidr_parse(text, &prefix, &why))
-        return config_bad_value(ld, s, text, why);
-    if (!cidr_table_add(ld->cfg->inbound_by_ip, &prefix, ld->id))
-        return config_no_memory(ld, s);
-    (*(size_t *)field)++;
-    return true;
-}
-
-/* A certificate host name, "*." standing for exactly one label. */
-static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
-                            const char *text, void *field)
-{
-    char norm[ADDR_DOMAIN_MAX];
-    const char *why = "invalid certificate name";
-    bool other;
-    uint32_t other_id;
-
-    if (!addr_normalize_pattern(text, norm, sizeof norm, &why))
-        return config_bad_value(ld, s, text, why);
-    /* Several partners may share a hosting provider's certificate. */
-    if (!domain_table_add(ld->cfg->inbound_by_cert_name, norm, ld->id,
-                          &other, &other_id) ||
-        !strlist_push(ld, field, norm))
-        return config_no_memory(ld, s);
-    return true;
-}
-
-/* An issuer CN, kept as written (compared case-insensitively). */
-static bool parse_issuer(struct loader *ld, const config_setting_t *s,
-                         const char *text, void *field)
-{
-    if (!strlist_push(ld, field, text))
-        return config_no_memory(ld, s);
-    return true;
-}
-
-/* An exempt recipient address, normalised for comparison. */
-static bool parse_exempt(struct loader *ld, const config_setting_t *s,
-                         const char *text, void *field)
-{
-    char norm[ADDR_MAX];
-    const char *why = "not an address (local@domain)";
-
-    if (!addr_normalize_address(text, norm, sizeof norm, &why))
-        return config_bad_value(ld, s, text, why);
-    if (!strlist_push(ld, field, norm))
-        return config_no_memory(ld, s);
     return true;
 }
 
@@ -385,39 +321,6 @@ static const struct key top_keys[] = {
     { .name = NULL },
 };
 
-#define IN(f) offsetof(struct inbound_connector, f)
-static const struct key inbound_keys[] = {
-    /* First: messages about the other keys name the connector. */
-    { .name = "name", .type = KEY_STRING, .offset = IN(name),
-      .check = syntax_connector_name, .parse = config_store_string,
-      .required = true },
-    { .name = "sender_domains", .type = KEY_LIST,
-      .offset = IN(sender_domains), .parse = parse_sender_domain },
-    { .name = "sender_ips", .type = KEY_LIST, .offset = IN(sender_ip_count),
-      .parse = parse_sender_ip },
-    { .name = "require_tls", .type = KEY_BOOL, .offset = IN(require_tls),
-      .dflt = "true" },
-    { .name = "min_tls_version", .type = KEY_STRING,
-      .offset = IN(min_tls_version), .dflt = INHERIT,
-      .parse = config_parse_version },
-    { .name = "min_cipher_bits", .type = KEY_INT,
-      .offset = IN(min_cipher_bits), .dflt = "0", .max = MAX_CIPHER_BITS },
-    { .name = "require_forward_secrecy", .type = KEY_BOOL,
-      .offset = IN(require_forward_secrecy), .dflt = "false" },
-    { .name = "tls_sender_certificate_names", .type = KEY_LIST,
-      .offset = IN(cert_names), .parse = parse_cert_name },
-    { .name = "certificate_issuers", .type = KEY_LIST,
-      .offset = IN(cert_issuers), .check = syntax_issuer,
-      .parse = parse_issuer },
-    { .name = "action", .type = KEY_STRING, .offset = IN(action),
-      .dflt = INHERIT, .parse = config_parse_action },
-    { .name = "exempt_recipients", .type = KEY_LIST,
-      .offset = IN(exempt_recipients), .parse = parse_exempt },
-    { .name = "reject_text", .type = KEY_STRING, .offset = IN(reject_text),
-      .check = syntax_reject_text, .parse = config_store_string },
-    { .name = NULL },
-};
-
 static const struct key *find_key(const struct key *keys, const char *name)
 {
     for (; keys->name != NULL; keys++)
@@ -431,7 +334,7 @@ static const struct key *find_key(const struct key *keys, const char *name)
 /* Where a key misplaced in this table belongs, for the error message. */
 static const char *misplaced_hint(const struct key *keys, const char *name)
 {
-    if (keys != inbound_keys && find_key(inbound_keys, name) != NULL)
+    if (keys != config_inbound_keys && find_key(config_inbound_keys, name) != NULL)
         return keys == top_keys ? " (it belongs inside a connector)"
                                 : " (it is an inbound connector setting)";
     if (keys != config_outbound_keys &&
@@ -648,47 +551,6 @@ static bool check_names(struct loader *ld, const char *direction,
     return true;
 }
 
-/* The first of keys that group sets, or NULL. */
-static const config_setting_t *first_set(const config_setting_t *group,
-                                         const char *const *keys)
-{
-    for (; *keys != NULL; keys++) {
-        const config_setting_t *s = config_setting_get_member(group, *keys);
-        if (s != NULL)
-            return s;
-    }
-    return NULL;
-}
-
-/* Inbound rules that span keys. */
-static bool inbound_check(struct loader *ld, const config_setting_t *group,
-                          const void *connector)
-{
-    const struct inbound_connector *c = connector;
-    static const char *const tls_only[] = {
-        "min_tls_version", "min_cipher_bits", "require_forward_secrecy",
-        "tls_sender_certificate_names", "certificate_issuers", NULL,
-    };
-    const config_setting_t *s;
-
-    /*
-     * certificate_issuers alone is allowed (any verified certificate from
-     * these issuers), but issuers never match a connector: it still needs
-     * domains, addresses or certificate names to match by.
-     */
-    if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
-        c->cert_names.count == 0)
-        return config_fail(ld, group, "inbound connector \"%s\" matches nothing: set"
-                    " sender_domains, sender_ips or"
-                    " tls_sender_certificate_names%s", c->name,
-                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
-                    " restricts a connector that matches)" : "");
-    if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
-        return config_fail(ld, s, "%s contradicts require_tls = false",
-                    config_setting_name(s));
-    return true;
-}
-
 /* Zeroed array of the list's connectors (ids are 32 bits), or NULL. */
 static void *alloc_connectors(struct loader *ld, const config_setting_t *list,
                               size_t size, size_t *count)
@@ -719,8 +581,9 @@ struct direction {
 };
 
 static const struct direction inbound_direction = {
-    "inbound", inbound_keys, sizeof(struct inbound_connector), IN(name),
-    IN(line), inbound_check,
+    "inbound", config_inbound_keys, sizeof(struct inbound_connector),
+    offsetof(struct inbound_connector, name),
+    offsetof(struct inbound_connector, line), config_inbound_check,
 };
 static const struct direction outbound_direction = {
     "outbound", config_outbound_keys, sizeof(struct outbound_connector),

@@ -1,6 +1,7 @@
 /*
- * config_internal.h - what config.c (the generic driver, top level and
- * inbound connectors) shares with config_outbound.c (outbound connectors).
+ * config_internal.h - what config.c (the generic driver and the top
+ * level) shares with config_inbound.c and config_outbound.c (the keys and
+ * rules of inbound and outbound connectors).
  *
  * Internal to the configuration loader; other modules use config.h. The
  * loader state, the key-table types and the few helpers both halves call.
@@ -94,6 +95,15 @@ bool config_parse_action(struct loader *ld, const config_setting_t *s,
 /* TLSv1 ... TLSv1.3; connectors default to the top-level floor. */
 bool config_parse_version(struct loader *ld, const config_setting_t *s,
                           const char *text, void *field);
+
+/* Append s to a snapshot list (its strings live in the snapshot's blocks). */
+bool config_strlist_push(struct loader *ld, struct strlist *list, const char *s);
+
+/* The inbound connector keys, and their rules across keys
+ * (config_inbound.c). */
+extern const struct key config_inbound_keys[];
+bool config_inbound_check(struct loader *ld, const config_setting_t *group,
+                          const void *connector);
 
 /* The outbound connector keys, and their rules across keys
  * (config_outbound.c). */
