@@ -4,12 +4,15 @@
  * Owns what one value may look like: socket specifications, smart hosts
  * and their next-hop text, octal modes, keywords (actions, TLS versions,
  * tls_settings), user, group and connector names, file names, syslog
- * facilities, issuer and reject texts; and the ASCII helpers the loader
- * shares. config.c decides where a value goes and which rules span keys.
+ * facilities, issuer and reject texts, UTC dates (and their printing); and
+ * the ASCII helpers the loader shares. config.c decides where a value goes
+ * and which rules span keys.
  *
  * Must not: know libconfig, the snapshot being built or any other key;
  * allocate, log or exit (a bad value is a false return with a reason);
- * depend on the locale (ASCII helpers below, no <ctype.h>, no strtol).
+ * depend on the locale (ASCII helpers below, no <ctype.h>, no strtol);
+ * use the C library's time functions for dates (timegm, mktime and strptime
+ * depend on TZ, the locale or extensions; the calendar is computed here).
  *
  * Thread safety: pure functions of their arguments over read-only tables,
  * so they may run in any thread, as config_load and -p checks do.
@@ -389,4 +392,125 @@ size_t config_smart_host_text(const struct smart_host *host, char *out,
     else
         n = snprintf(out, outsz, "%s", host->host);
     return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- UTC dates ---- */
+
+#define DATE_SHAPE "not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"
+#define SECONDS_PER_DAY 86400
+
+/* Gregorian leap year: every 4th, except centuries not divisible by 400. */
+static bool leap_year(unsigned long y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days in month m (1..12) of year y. */
+static unsigned long month_days(unsigned long y, unsigned long m)
+{
+    static const unsigned char days[12] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+    };
+
+    return m == 2 && leap_year(y) ? 29 : days[m - 1];
+}
+
+/*
+ * Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil): March-based years put the leap day
+ * last, so a year's day count needs no table; eras are 400 years.
+ */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* text has the shape of pattern: '#' a digit, other bytes ASCII caseless. */
+static bool shape_is(const char *text, const char *pattern, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (pattern[i] == '#' ? !is_digit(text[i])
+                              : text_ascii_lower(text[i]) !=
+                                text_ascii_lower(pattern[i]))
+            return false;
+    }
+    return true;
+}
+
+/* A UTC date or instant (see config_syntax.h). */
+bool syntax_utc_date(const char *text, int64_t *seconds, const char **why)
+{
+    static const char full[] = "####-##-##T##:##:##Z";
+    size_t len = strlen(text);
+    unsigned long y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+
+    if (len == 10 && shape_is(text, full, 10)) {
+        /* a day: midnight */
+    } else if (len >= 19 && shape_is(text, full, 19) &&
+               (len > 20 || text_ascii_lower(text[len - 1]) != 'z')) {
+        return why_fail(why, "the time must end in Z (UTC), as in"
+                        " 2027-03-01T12:00:00Z; no offsets or fractions");
+    } else if (len != 20 || !shape_is(text, full, 20)) {
+        return why_fail(why, DATE_SHAPE);
+    } else if (text[10] != 'T' || text[19] != 'Z') {
+        return why_fail(why, "write T and Z in upper case:"
+                        " YYYY-MM-DDTHH:MM:SSZ");
+    } else {
+        /* shape_is saw the digits: the reads below cannot fail */
+        (void)syntax_decimal(text + 11, 2, 99, &h);
+        (void)syntax_decimal(text + 14, 2, 99, &mi);
+        (void)syntax_decimal(text + 17, 2, 99, &s);
+    }
+    (void)syntax_decimal(text, 4, 9999, &y);
+    (void)syntax_decimal(text + 5, 2, 99, &mo);
+    (void)syntax_decimal(text + 8, 2, 99, &d);
+    if (y < 1970)
+        return why_fail(why, "before 1970: dates are 1970-01-01 to 9999-12-31");
+    if (mo < 1 || mo > 12)
+        return why_fail(why, "no such month: months are 01 to 12");
+    if (d < 1 || d > month_days(y, mo))
+        return why_fail(why, "no such day in that month");
+    if (h > 23 || mi > 59 || s > 59)
+        return why_fail(why, "no such time of day: 00:00:00 to 23:59:59");
+    *seconds = days_from_civil((int64_t)y, (int64_t)mo, (int64_t)d) *
+               SECONDS_PER_DAY + (int64_t)(h * 3600 + mi * 60 + s);
+    return true;
+}
+
+/* seconds as "YYYY-MM-DDTHH:MM:SSZ" (see config_syntax.h). */
+void syntax_format_utc(int64_t seconds, char *out, size_t outsz)
+{
+    int64_t y, m, d, sec;
+
+    if (seconds < 0)
+        seconds = 0;
+    if (seconds > SYNTAX_UTC_MAX)
+        seconds = SYNTAX_UTC_MAX;
+    civil_from_days(seconds / SECONDS_PER_DAY, &y, &m, &d);
+    sec = seconds % SECONDS_PER_DAY;
+    snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m,
+             (int)d, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
 }

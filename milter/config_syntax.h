@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -74,5 +75,29 @@ bool syntax_reject_text(const char *text, const char **why);
  */
 bool syntax_smart_host(const char *text, struct smart_host *out, char *host,
                        size_t hostsz, const char **why);
+
+/*
+ * UTC dates of the configuration (valid_from, valid_until, monitor_until,
+ * tempfail_until) and of explain's at= and report's --since/--until:
+ * exactly "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SSZ", years
+ * 1970 to 9999, days of the real (Gregorian) calendar, hours 00-23 and no
+ * leap second. 'T' and 'Z' must be upper case (as written by
+ * syntax_format_utc); no spaces, offsets or fractions. Into *seconds the
+ * seconds since 1970-01-01T00:00:00Z. why is a static string; the loader
+ * prints the value itself ("key: "value": reason").
+ */
+bool syntax_utc_date(const char *text, int64_t *seconds, const char **why);
+
+/* The last second syntax_utc_date accepts: 9999-12-31T23:59:59Z. */
+#define SYNTAX_UTC_MAX INT64_C(253402300799)
+
+/* Room for "YYYY-MM-DDTHH:MM:SSZ" and its NUL. */
+#define SYNTAX_UTC_TEXT 21
+
+/*
+ * seconds as "YYYY-MM-DDTHH:MM:SSZ" into out (truncated to outsz like
+ * snprintf); values outside 0 .. SYNTAX_UTC_MAX are clamped to that range.
+ */
+void syntax_format_utc(int64_t seconds, char *out, size_t outsz);
 
 #endif
