@@ -31,11 +31,44 @@ enum tls_settings {
     TLS_SETTINGS_DOMAIN_VALIDATION,
 };
 
+/*
+ * Dates are UTC seconds since the epoch (config_syntax.h's
+ * syntax_utc_date). A bound that is not set is CONFIG_NO_START (a window
+ * open since ever, a phase that never was) or CONFIG_NO_END.
+ */
+#define CONFIG_NO_START INT64_MIN
+#define CONFIG_NO_END INT64_MAX
+
 /* A list of normalised strings (strings and array are the snapshot's, see
  * struct config: strings). */
 struct strlist {
     char **items;
     size_t count;
+};
+
+/*
+ * One accepted certificate identity: a verified CN matching one of names
+ * (empty: any CN) with an issuer CN in issuers (empty: any issuer), from
+ * valid_from (inclusive) until valid_until (exclusive). At least one of
+ * names and issuers is set.
+ */
+struct cert_identity {
+    struct strlist names;     /* normalised, lower case; "*." = one label */
+    struct strlist issuers;   /* as written (compared case-insensitively) */
+    int64_t valid_from;       /* CONFIG_NO_START: always was */
+    int64_t valid_until;      /* CONFIG_NO_END: never ends */
+    int line;                 /* of its group; flat keys: of the connector */
+};
+
+/*
+ * Staged enforcement: a failure is only monitored before monitor_until,
+ * tempfailed before tempfail_until, and gets the connector's action from
+ * then on (monitor_until < tempfail_until when both are set). A phase not
+ * configured is CONFIG_NO_START, which every time is past.
+ */
+struct schedule {
+    int64_t monitor_until;
+    int64_t tempfail_until;
 };
 
 struct inbound_connector {
@@ -47,9 +80,16 @@ struct inbound_connector {
     enum tls_version min_tls_version;
     int min_cipher_bits;              /* 0 = no requirement */
     bool require_forward_secrecy;
+    /* The flat keys tls_sender_certificate_names and certificate_issuers,
+     * as loaded; policy reads identities only. */
     struct strlist cert_names;        /* normalised, lower case; "*." = one label */
     struct strlist cert_issuers;      /* as written (compared case-insensitively) */
+    /* certificates = ( ... ), or the flat keys as one identity without a
+     * window; 0: no certificate required. */
+    struct cert_identity *identities;
+    size_t identity_count;
     enum action action;
+    struct schedule schedule;
     struct strlist exempt_recipients; /* normalised addresses */
     char *reject_text;                /* NULL: default texts */
 };
@@ -71,6 +111,7 @@ struct outbound_connector {
     size_t smart_host_count;
     bool require_session_tls;
     enum action action;
+    struct schedule schedule;         /* softens require_session_tls only */
 };
 
 /*
@@ -104,6 +145,7 @@ struct config {
     enum action default_action;
     enum tls_version min_tls_version;
     bool log_all;
+    enum mta_setting mta;         /* whose macro dialect to trust */
 
     struct inbound_connector *inbound;
     size_t inbound_count;
@@ -123,7 +165,7 @@ struct config {
 
     /* Lines of some settings (0: default used), for environment warnings. */
     struct {
-        int socket, policy_socket, socket_group, user, pidfile;
+        int socket, policy_socket, socket_group, user, pidfile, mta;
     } lines;
 
     /* Where every string above except path, and the strlists' arrays,

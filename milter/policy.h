@@ -37,6 +37,8 @@ enum reason {
     REASON_CERT_NAME_MISMATCH,
     REASON_CERT_ISSUER_MISMATCH,
     REASON_IP_NOT_ALLOWED,
+    REASON_CERT_NOT_YET_VALID,  /* pairs only with identities not yet valid */
+    REASON_CERT_RETIRED,        /* pairs only with identities past valid_until */
     REASON_INTERNAL,          /* too many matches, bad input: fail closed (tempfail) */
 };
 
@@ -50,6 +52,8 @@ struct policy_session {
     bool have_client_ip;
     struct ip_addr client_ip;
     struct tls_facts tls;
+    int64_t now;              /* UTC seconds the recipient is judged at:
+                                 windows and schedules (config.h) */
 };
 
 #define POLICY_MAX_MATCHES 256
@@ -71,6 +75,12 @@ struct verdict {
     size_t match_count;
     struct policy_match matches[POLICY_MAX_MATCHES];
     size_t deciding;          /* index into matches[] of the deciding connector */
+    /*
+     * The deciding connector's action when its schedule softened the
+     * decision (decision=monitor would=reject); DECISION_ACCEPT when
+     * nothing was softened (would > decision exactly when softened).
+     */
+    enum decision would;
     /* Reply for reject/tempfail; empty otherwise. */
     char reply_code[4];       /* "550" / "451" */
     char reply_xcode[8];      /* "5.7.1" / "4.7.1" */
@@ -88,6 +98,68 @@ void policy_decide(const struct config *config,
                    const struct addr_path *sender,
                    const struct addr_path *rcpt,
                    struct verdict *out);
+
+/*
+ * How a connector matched (policy_trace_connector.how), and the checks the
+ * engine made, in the order it makes them; for forcetls explain.
+ */
+#define POLICY_BY_DOMAIN 1u   /* inbound: sender domain in sender_domains */
+#define POLICY_BY_IP 2u       /* inbound: client address in sender_ips */
+#define POLICY_BY_CERT 4u     /* inbound: verified CN in a certificate name */
+#define POLICY_BY_RCPT 8u     /* outbound: recipient domain */
+
+enum policy_check {
+    POLICY_CHECK_EXEMPT = 0,      /* recipient in exempt_recipients (ok: exempt) */
+    POLICY_CHECK_SENDER_IP,       /* domains and addresses both set */
+    POLICY_CHECK_TLS,             /* a TLS session */
+    POLICY_CHECK_VERSION,         /* version >= the connector's floor */
+    POLICY_CHECK_CIPHER_BITS,     /* cipher bits >= min_cipher_bits */
+    POLICY_CHECK_FORWARD_SECRECY,
+    POLICY_CHECK_CERTIFICATE,     /* verified, an identity pair, its window */
+    POLICY_CHECK_COUNT,
+};
+
+enum policy_result {
+    POLICY_RESULT_SKIPPED = 0,     /* not required, or not reached */
+    POLICY_RESULT_PASSED,
+    POLICY_RESULT_FAILED,
+};
+
+/* The phase of a connector's schedule at the time judged. */
+enum policy_phase {
+    POLICY_PHASE_ENFORCE = 0,     /* no schedule, or past its dates: action */
+    POLICY_PHASE_MONITOR,         /* before monitor_until */
+    POLICY_PHASE_TEMPFAIL,        /* before tempfail_until */
+};
+
+/* What one matched connector said, and why. */
+struct policy_trace_connector {
+    struct policy_match match;
+    unsigned how;                 /* POLICY_BY_* */
+    enum policy_result checks[POLICY_CHECK_COUNT];
+    long identity;                /* index of the identity that accepted the
+                                     certificate; -1: none (or none needed) */
+    enum policy_phase phase;
+    enum decision decision;       /* this connector's outcome */
+    enum reason reason;
+    enum decision would;          /* as struct verdict, for this connector */
+};
+
+/* Every matched connector of one verdict, in the order of its matches[]. */
+struct policy_trace {
+    size_t count;
+    struct policy_trace_connector connectors[POLICY_MAX_MATCHES];
+};
+
+/*
+ * policy_decide, and (trace not NULL) what each matched connector said and
+ * why. The verdict is the one policy_decide gives: both are one engine.
+ */
+void policy_decide_traced(const struct config *config,
+                          const struct policy_session *session,
+                          const struct addr_path *sender,
+                          const struct addr_path *rcpt,
+                          struct verdict *out, struct policy_trace *trace);
 
 /*
  * The verdict for a recipient forcetls could not judge (no configuration,
@@ -109,7 +181,7 @@ const char *policy_deciding_name(const struct config *config,
 /*
  * The decision log line (without the syslog prefix), as the contract
  * specifies:
- *   s=ID decision=D direction=DIR connector=NAME [connectors=A,B] stage=rcpt
+ *   s=ID decision=D [would=A] direction=DIR connector=NAME [connectors=A,B] stage=rcpt
  *   reason=R client=IP sender=<..> rcpt=<..> tls=V cipher=C cert=CN
  *   [issuer=CN] [delivery=...]
  * All values escaped with log_value(). When no connector decided (none

@@ -27,9 +27,16 @@ enum tls_version {
 };
 
 enum mta_dialect {
-    MTA_UNKNOWN = 0,   /* trust certificates only by {verify}=OK */
+    MTA_UNKNOWN = 0,   /* cannot tell: no certificate is trusted */
     MTA_POSTFIX,       /* macro v starts with "Postfix" */
     MTA_SENDMAIL,      /* macro v starts with a digit, e.g. "8.17.1.9" */
+};
+
+/* The configuration's mta setting: whose dialect to trust. */
+enum mta_setting {
+    MTA_SETTING_AUTO = 0,  /* as macro v says; unknown when it says neither */
+    MTA_SETTING_POSTFIX,
+    MTA_SETTING_SENDMAIL,
 };
 
 #define TLSFACTS_NAME_MAX 256
@@ -63,8 +70,18 @@ struct tls_macros {
 bool tlsfacts_init(void);
 void tlsfacts_shutdown(void);
 
-/* Dialect from macro v (may be NULL). */
+/* Dialect from macro v (may be NULL): what v alone says. */
 enum mta_dialect tlsfacts_dialect(const char *v);
+
+/*
+ * The dialect to read a session's macros in, from the configured setting
+ * and what macro v said (tlsfacts_dialect): auto -> detected; postfix or
+ * sendmail -> that one, unless v names the other MTA, which is
+ * MTA_UNKNOWN (a contradiction trusts no certificate). Never guesses: a
+ * Sendmail {cert_subject} must never be read as Postfix's verified CN.
+ */
+enum mta_dialect tlsfacts_dialect_resolve(enum mta_setting setting,
+                                          enum mta_dialect detected);
 
 /*
  * Normalise macros into facts. Missing or malformed values never count as
