@@ -162,6 +162,19 @@ static bool has_cert_names(const struct inbound_connector *c)
     return false;
 }
 
+/* The end of the "matches nothing" message: what else to set. */
+static const char *matches_nothing_hint(const config_setting_t *group,
+                                        const struct inbound_connector *c)
+{
+    if (config_setting_get_member(group, "certificates") != NULL)
+        return "names in certificates (issuers only restrict a connector"
+               " that matches)";
+    if (c->cert_issuers.count > 0)
+        return "tls_sender_certificate_names (certificate_issuers only"
+               " restricts a connector that matches)";
+    return "tls_sender_certificate_names";
+}
+
 /* Inbound rules that span keys; the flat keys become one identity. */
 bool config_inbound_check(struct loader *ld, const config_setting_t *group,
                           void *connector)
@@ -177,17 +190,15 @@ bool config_inbound_check(struct loader *ld, const config_setting_t *group,
     if (!config_identities_check(ld, group, c))
         return false;
     /*
-     * certificate_issuers alone is allowed (any verified certificate from
-     * these issuers), but issuers never match a connector: it still needs
+     * Issuers alone are allowed (any verified certificate from these
+     * issuers), but issuers never match a connector: it still needs
      * domains, addresses or certificate names to match by.
      */
     if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
         !has_cert_names(c))
         return config_fail(ld, group, "inbound connector \"%s\" matches nothing: set"
-                    " sender_domains, sender_ips or"
-                    " tls_sender_certificate_names%s", c->name,
-                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
-                    " restricts a connector that matches)" : "");
+                    " sender_domains, sender_ips or %s", c->name,
+                    matches_nothing_hint(group, c));
     if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
         return config_fail(ld, s, "%s contradicts require_tls = false",
                     config_setting_name(s));
