@@ -47,6 +47,15 @@
  *   outbound; the strictest decision wins; on equal decisions the one whose
  *   schedule would be stricter (so a softened failure is not hidden behind
  *   a plain monitor), then the first one, decides.
+ * - The trace (policy_decide_traced) records each check as made: passed,
+ *   failed, or skipped when the connector does not ask for it or an
+ *   earlier check already failed. The exemption "passes" when the
+ *   recipient is exempt (then nothing else is checked) and is skipped
+ *   otherwise; the sender address check is made only for mail from the
+ *   connector's domains when it has addresses too. A verdict nobody could
+ *   judge (reason internal) traces the connectors found so far, unchecked,
+ *   each tempfail/internal. Without a trace the engine does the same work
+ *   into one scratch entry: no trace is cleared or filled.
  */
 #define _POSIX_C_SOURCE 200809L
 
