@@ -51,8 +51,9 @@
 
 /* Longest raw envelope path we keep for logging. */
 #define SESSION_PATH_MAX 512
-/* Longest macro v we keep for the MTA warnings (cut: log_value marks it). */
-#define SESSION_V_MAX 128
+/* Longest macro v we keep for the MTA warnings: longer than log_value
+ * logs, so that a cut value is marked "...". */
+#define SESSION_V_MAX (LOG_VALUE_MAX + 2)
 
 struct session {
     const struct config *config;  /* the transaction's counted reference, from
@@ -236,22 +237,25 @@ static void read_tls(SMFICTX *ctx, enum mta_dialect dialect,
 /*
  * The facts for one recipient: those read at MAIL, filled (never replaced)
  * from the macros visible at RCPT when MAIL lacked TLS or a verified
- * certificate, as with Sendmail's confMILTER_MACROS_ENVRCPT.
+ * certificate, as with Sendmail's confMILTER_MACROS_ENVRCPT; and the time
+ * it is judged at (windows and schedules). False when the clock cannot be
+ * read: the recipient must not be judged at some other time.
  */
-static void rcpt_facts(const struct session *s, SMFICTX *ctx,
+static bool rcpt_facts(const struct session *s, SMFICTX *ctx,
                        struct policy_session *facts)
 {
     struct tls_facts later;
     struct timespec ts;
+    bool clock_ok = clock_gettime(CLOCK_REALTIME, &ts) == 0;
 
     *facts = s->facts;
-    /* Windows and schedules are judged when the recipient arrives. */
-    if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
-        facts->now = (int64_t)ts.tv_sec;
-    if (facts->tls.tls && facts->tls.cert_verified && facts->tls.cipher_bits > 0)
-        return;
-    read_tls(ctx, s->dialect, &later);
-    tlsfacts_fill_missing(&facts->tls, &later);
+    facts->now = clock_ok ? (int64_t)ts.tv_sec : 0;
+    if (!(facts->tls.tls && facts->tls.cert_verified &&
+          facts->tls.cipher_bits > 0)) {
+        read_tls(ctx, s->dialect, &later);
+        tlsfacts_fill_missing(&facts->tls, &later);
+    }
+    return clock_ok;
 }
 
 /* macro v, escaped for a log line and always in double quotes. */
@@ -459,7 +463,7 @@ static sfsistat tempfail_internal(SMFICTX *ctx, const struct session *s,
         id = fresh;
     }
     if (s != NULL)
-        rcpt_facts(s, ctx, &facts);
+        (void)rcpt_facts(s, ctx, &facts);
     policy_fail_closed(&v);
     policy_format_line(s != NULL ? s->config : NULL, &v,
                        s != NULL ? &facts : NULL, id, sender_text,
@@ -500,8 +504,10 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
         return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
                                  "unparsable recipient address");
 
+    if (!rcpt_facts(s, ctx, &facts))
+        return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
+                                 "cannot read the clock");
     id = log_id(ctx, s);
-    rcpt_facts(s, ctx, &facts);
     if (log_debug_enabled())
         log_debug_facts(s, &facts, id, rcpt_text);
     policy_decide(s->config, &facts, &s->sender, &rcpt, &v);
