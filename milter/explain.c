@@ -57,11 +57,10 @@ static const char *const key_names[KEY_COUNT] = {
 
 #define KEY_LIST "sender, rcpt, client, tls, cipher, bits, cert, issuer, at"
 
-/* Print the usage of explain. */
-void explain_usage(FILE *out)
+/* The lines after the synopsis: keys and options. */
+void explain_usage_keys(FILE *out)
 {
     fprintf(out,
-            "usage: forcetls explain [-c FILE] [--json] [at=DATE] KEY=VALUE...\n"
             "  keys: rcpt=ADDRESS (one or more)  sender=ADDRESS (default <>)\n"
             "        client=IP  tls=TLSv1|TLSv1.1|TLSv1.2|TLSv1.3|none\n"
             "        cipher=NAME  bits=N  cert=CN  issuer=CN\n"
@@ -69,6 +68,13 @@ void explain_usage(FILE *out)
             "  -c FILE  configuration file (default %s)\n"
             "  --json   print one JSON object\n",
             CONFIG_DEFAULT_PATH);
+}
+
+/* Print the usage of explain. */
+void explain_usage(FILE *out)
+{
+    fprintf(out, "usage: %s\n", EXPLAIN_SYNOPSIS);
+    explain_usage_keys(out);
 }
 
 /* printf into err. */
@@ -97,6 +103,18 @@ bad_value(char *err, size_t errsz, const char *key, const char *value,
     quoted[0] = '\0';
     explain_append_quoted(quoted, sizeof quoted, value);
     return fail(err, errsz, "%s: %s: %s", key, quoted, why);
+}
+
+/* "before"value"after" into err, the value quoted and escaped. */
+static enum explain_parse_result
+quoted_fail(char *err, size_t errsz, const char *before, const char *value,
+            const char *after)
+{
+    char quoted[LOG_VALUE_BUF + 2];
+
+    quoted[0] = '\0';
+    explain_append_quoted(quoted, sizeof quoted, value);
+    return fail(err, errsz, "%s%s%s", before, quoted, after);
 }
 
 /*
@@ -172,9 +190,9 @@ split_words(int argc, char **argv, struct explain_request *req,
             continue;
         }
         if (w[0] == '-')
-            return bad_value(err, errsz, "explain", w, "unknown option");
+            return quoted_fail(err, errsz, "unknown option ", w, "");
         if ((eq = strchr(w, '=')) == NULL)
-            return bad_value(err, errsz, "explain", w, "not KEY=VALUE");
+            return quoted_fail(err, errsz, "", w, " is not KEY=VALUE");
         if ((size_t)(eq - w) == 4 && memcmp(w, "rcpt", 4) == 0) {
             req->rcpt_text[req->rcpt_count++] = eq + 1;
             continue;
@@ -186,8 +204,8 @@ split_words(int argc, char **argv, struct explain_request *req,
             text_copy(key, sizeof key, w);
             if ((size_t)(eq - w) < sizeof key)
                 key[eq - w] = '\0';
-            return bad_value(err, errsz, "explain", key,
-                             "unknown key (keys: " KEY_LIST ")");
+            return quoted_fail(err, errsz, "unknown key ", key,
+                               " (keys: " KEY_LIST ")");
         }
         if (values[k] != NULL)
             return fail(err, errsz, "%s= given twice (only rcpt= repeats)",
@@ -316,6 +334,15 @@ void explain_request_free(struct explain_request *req)
     req->rcpt_count = 0;
 }
 
+/* Drop trailing spaces ("NOTFOUND " has an empty value after its space). */
+static void trim_end(char *s)
+{
+    size_t len = strlen(s);
+
+    while (len > 0 && s[len - 1] == ' ')
+        s[--len] = '\0';
+}
+
 /* Judge one recipient: the engine, the log line, the socketmap answers. */
 void explain_judge(const struct config *config,
                    const struct explain_request *req, size_t i,
@@ -343,6 +370,8 @@ void explain_judge(const struct config *config,
     policymap_answer(config, request, out->tlspolicy, sizeof out->tlspolicy);
     snprintf(request, sizeof request, "transport %s", out->addr->address);
     policymap_answer(config, request, out->transport, sizeof out->transport);
+    trim_end(out->tlspolicy);
+    trim_end(out->transport);
 }
 
 /* Print the explanation; see explain.h. */

@@ -54,8 +54,13 @@ enum explain_parse_result explain_parse(int argc, char **argv, int64_t now,
 
 void explain_request_free(struct explain_request *req);
 
-/* The usage lines of explain (also part of forcetls -h). */
+#define EXPLAIN_SYNOPSIS \
+    "forcetls explain [-c FILE] [--json] [at=DATE] KEY=VALUE..."
+
+/* The usage of explain: "usage: " EXPLAIN_SYNOPSIS, then the keys. */
 void explain_usage(FILE *out);
+/* The keys and options of explain, for a usage text after the synopsis. */
+void explain_usage_keys(FILE *out);
 
 /*
  * Load req->config_path, judge every recipient and print the result to

@@ -19,8 +19,9 @@
 /* The usage of forcetls to out. */
 static void usage(FILE *out)
 {
-    explain_usage(out);
-    fprintf(out, "       forcetls -V | -h\n");
+    fprintf(out, "usage: %s\n"
+            "       forcetls -V | -h\n", EXPLAIN_SYNOPSIS);
+    explain_usage_keys(out);
 }
 
 /* forcetls SUBCOMMAND ARGS...: exit 0 when done, 1 on any error. */
