@@ -1,7 +1,7 @@
 /*
  * explain_internal.h - the parts of forcetls explain (explain.c judges,
- * explain_words.c says why in words, explain_text.c and explain_json.c
- * print). Not for other modules: they use explain.h.
+ * explain_words.c and explain_cert.c say why in words, explain_text.c and
+ * explain_json.c print). Not for other modules: they use explain.h.
  */
 #ifndef FORCETLS_EXPLAIN_INTERNAL_H
 #define FORCETLS_EXPLAIN_INTERNAL_H
@@ -61,6 +61,18 @@ const char *explain_how_key(unsigned bit);
 /* "sender domain contoso.com" etc. into buf. */
 void explain_how_words(const struct explain_view *v, unsigned bit, char *buf,
                        size_t bufsz);
+
+/* The matched inbound connector, NULL for an outbound one. */
+const struct inbound_connector *explain_inbound(const struct explain_view *v);
+/*
+ * When a check was skipped because the recipient is exempt or an earlier
+ * check failed, say so into buf and return true.
+ */
+bool explain_skipped_by_order(const struct explain_view *v,
+                              enum policy_check c, char *buf, size_t bufsz);
+/* The certificate check in words (explain_cert.c). */
+void explain_cert_detail(const struct explain_view *v, enum policy_result r,
+                         char *buf, size_t bufsz);
 
 /* Whether a check is part of the connector's story (outbound: TLS only). */
 bool explain_check_shown(const struct explain_view *v, enum policy_check c);

@@ -54,7 +54,10 @@ static void print_session(const struct explain_request *req, FILE *out)
             explain_append(buf, sizeof buf, "verified certificate ");
             explain_append_value(buf, sizeof buf, t->cert_cn);
             explain_append(buf, sizeof buf, " issued by ");
-            explain_append_quoted(buf, sizeof buf, t->issuer_cn);
+            if (t->issuer_cn[0] == '\0')
+                explain_append(buf, sizeof buf, "an unnamed CA (no issuer CN)");
+            else
+                explain_append_quoted(buf, sizeof buf, t->issuer_cn);
         }
     }
     fprintf(out, "session: %s\n", buf);
