@@ -6,8 +6,10 @@
  * driver), the parsers of values only inbound connectors have (sender
  * domains and addresses, certificate names and issuers, exempt recipients),
  * which also fill the snapshot's inbound lookup tables, and the rules that
- * span keys: a connector must match by something, and TLS requirements
- * contradict require_tls = false.
+ * span keys: a connector must match by something (domains, addresses or
+ * the certificate names of its identities), and TLS requirements contradict
+ * require_tls = false. The keys of certificates = ( ... ), the flat keys as
+ * one identity and the schedule rules are config_identity.c's.
  *
  * Must not: accept anything it does not understand (every problem is an
  * error "FILE:LINE: message"); log or exit; depend on the locale.
@@ -116,7 +118,7 @@ const struct key config_inbound_keys[] = {
     { .name = "certificate_issuers", .type = KEY_LIST,
       .offset = IN(cert_issuers), .check = syntax_issuer,
       .parse = config_parse_issuer },
-    /* After the flat keys and require_tls: config_inbound_check compares. */
+    /* Identities (config_identity.c): or the two flat keys, not both. */
     { .name = "certificates", .type = KEY_GROUPS,
       .groups = config_load_identities },
     { .name = "action", .type = KEY_STRING, .offset = IN(action),

@@ -5,8 +5,9 @@
  * Owns the table of outbound connector keys (read by config.c's generic
  * driver), the parsers of values only outbound connectors have (tls
  * settings, tls_domain, smart hosts, recipient domains), and the rules
- * that span keys and connectors: domain-validation needs tls_domain, and
- * the TLS policy of every key Postfix looks a policy up by.
+ * that span keys and connectors: domain-validation needs tls_domain, a
+ * schedule (monitor_until, tempfail_until) needs require_session_tls = true,
+ * and the TLS policy of every key Postfix looks a policy up by.
  *
  * Keys that several connectors cover: an exact recipient domain, a "*."
  * pattern (any name below, at any depth), and a smart host's next hop, in
