@@ -109,6 +109,7 @@ int explain_connector_line(const struct explain_view *v)
     return in != NULL ? in->line : out != NULL ? out->line : 0;
 }
 
+/* "inbound" or "outbound". */
 const char *explain_direction_name(enum direction direction)
 {
     return direction == DIRECTION_INBOUND ? "inbound" : "outbound";
@@ -116,6 +117,7 @@ const char *explain_direction_name(enum direction direction)
 
 /* --- how it matched ------------------------------------------------------ */
 
+/* The i-th POLICY_BY_* bit, in the order they are printed. */
 unsigned explain_how_bit(size_t i)
 {
     static const unsigned bits[EXPLAIN_HOW_COUNT] = {
@@ -125,6 +127,7 @@ unsigned explain_how_bit(size_t i)
     return i < EXPLAIN_HOW_COUNT ? bits[i] : 0;
 }
 
+/* The JSON name of a POLICY_BY_* bit. */
 const char *explain_how_key(unsigned bit)
 {
     switch (bit) {
@@ -168,6 +171,7 @@ void explain_how_words(const struct explain_view *v, unsigned bit, char *buf,
 
 /* --- the checks ---------------------------------------------------------- */
 
+/* Inbound: every check; outbound: the session TLS checks only. */
 bool explain_check_shown(const struct explain_view *v, enum policy_check c)
 {
     if (v->tc->match.direction == DIRECTION_INBOUND)
@@ -175,6 +179,7 @@ bool explain_check_shown(const struct explain_view *v, enum policy_check c)
     return c == POLICY_CHECK_TLS || c == POLICY_CHECK_VERSION;
 }
 
+/* The JSON name of a check. */
 const char *explain_check_key(enum policy_check c)
 {
     static const char *const keys[POLICY_CHECK_COUNT] = {
@@ -190,6 +195,7 @@ const char *explain_check_key(enum policy_check c)
     return (unsigned)c < POLICY_CHECK_COUNT ? keys[c] : "unknown";
 }
 
+/* The text label of a check. */
 const char *explain_check_label(enum policy_check c)
 {
     static const char *const labels[POLICY_CHECK_COUNT] = {
@@ -233,6 +239,7 @@ bool explain_skipped_by_order(const struct explain_view *v, enum policy_check c,
     return false;
 }
 
+/* The exemption: listed, or not. */
 static void detail_exempt(const struct explain_view *v, char *buf, size_t bufsz)
 {
     const struct inbound_connector *in = explain_inbound(v);
@@ -249,6 +256,7 @@ static void detail_exempt(const struct explain_view *v, char *buf, size_t bufsz)
     }
 }
 
+/* Mail from sender_domains from sender_ips. */
 static void detail_sender_ip(const struct explain_view *v, enum policy_result r,
                              char *buf, size_t bufsz)
 {
@@ -286,6 +294,7 @@ static enum tls_version version_floor(const struct explain_view *v)
         out != NULL ? out->min_tls_version : TLS_VERSION_NONE;
 }
 
+/* A TLS session, and its version against the connector's floor. */
 static void detail_tls(const struct explain_view *v, enum policy_check c,
                        enum policy_result r, char *buf, size_t bufsz)
 {
@@ -324,6 +333,7 @@ static void detail_tls(const struct explain_view *v, enum policy_check c,
                    tlsfacts_version_name(version_floor(v)));
 }
 
+/* Cipher bits against min_cipher_bits, and forward secrecy. */
 static void detail_cipher(const struct explain_view *v, enum policy_check c,
                           enum policy_result r, char *buf, size_t bufsz)
 {
@@ -402,6 +412,7 @@ void explain_check_detail(const struct explain_view *v, enum policy_check c,
 
 /* --- schedule, outcome, reply -------------------------------------------- */
 
+/* "enforce", "monitor" or "tempfail". */
 const char *explain_phase_name(enum policy_phase phase)
 {
     switch (phase) {
@@ -412,6 +423,7 @@ const char *explain_phase_name(enum policy_phase phase)
     }
 }
 
+/* The matched connector's schedule (NULL outside the configuration). */
 const struct schedule *explain_schedule(const struct explain_view *v)
 {
     const struct inbound_connector *in = explain_inbound(v);
