@@ -2,7 +2,8 @@
  * test_explain.c - unit tests for forcetls explain (explain.c and its
  * printers): every refused command line with its exact message, the facts
  * it builds (OpenSSL's bits for a cipher, the null sender, at=), a golden
- * text and a golden JSON output for a small configuration, and the last
+ * text and a golden JSON output for a small configuration, the words of
+ * each check's other outcomes (windows, names, exemption, no match), and the last
  * line of each recipient equal to what policy_format_line gives for the
  * same facts built as the daemon builds them (policy_decide, not the
  * traced variant), for every outcome of that configuration.
@@ -481,6 +482,89 @@ static void test_json_escaping(void **state)
     free(out);
 }
 
+/* ---- the words of other outcomes ---------------------------------------- */
+
+struct words_case {
+    const char *const *words;
+    const char *want;            /* a substring of the output */
+};
+
+static void test_words(void **state)
+{
+    const struct words_case cases[] = {
+        { WORDS("at=2027-01-20", "rcpt=x@example.org", "sender=a@unrelated.example"),
+          "  outcome: accept: no connector matched; the daemon logs this line "
+          "only with log_all = true (here log_all = false, so it does not)\n"
+          "  reply: none, the recipient is accepted\n"
+          "s=explain decision=accept direction=none connector=none stage=rcpt "
+          "reason=ok client=none sender=<a@unrelated.example> rcpt=<x@example.org> "
+          "tls=none cipher=none cert=none\n" },
+        { WORDS("--json", "at=2027-01-20", "rcpt=x@example.org"),
+          "\"connectors\":[],\"connector\":null,\"decision\":\"accept\","
+          "\"reason\":\"ok\",\"would\":null,\"reply\":null,\"logged\":false," },
+        { WORDS("at=2027-03-01", "sender=a@contoso.com", "rcpt=b@example.org",
+                "tls=TLSv1.3", "cipher=TLS_AES_256_GCM_SHA384",
+                "cert=mail.contoso.com", "issuer=old issuing ca"),
+          "FAIL  certificate mail.contoso.com issued by \"old issuing ca\" is "
+          "no longer accepted at 2027-03-01T00:00:00Z: identity of line 7, "
+          "valid until 2027-03-01T00:00:00Z\n" },
+        { WORDS("at=2027-01-31T23:59:59Z", "sender=a@contoso.com",
+                "rcpt=b@example.org", "tls=TLSv1.3", "cipher=TLS_AES_256_GCM_SHA384",
+                "cert=mail.contoso.com", "issuer=New Issuing CA"),
+          "FAIL  certificate mail.contoso.com issued by \"New Issuing CA\" is "
+          "not yet accepted at 2027-01-31T23:59:59Z: identity of line 9, valid "
+          "from 2027-02-01T00:00:00Z\n" },
+        { WORDS("at=2027-02-01", "sender=a@contoso.com", "rcpt=b@example.org",
+                "tls=TLSv1.3", "cipher=TLS_AES_256_GCM_SHA384",
+                "cert=mail.contoso.com", "issuer=New Issuing CA"),
+          "ok    certificate mail.contoso.com issued by \"New Issuing CA\", "
+          "accepted by the identity of line 9: names mail.contoso.com; issuers "
+          "\"New Issuing CA\"; valid from 2027-02-01T00:00:00Z\n" },
+        { WORDS("at=2027-02-01", "sender=a@contoso.com", "rcpt=b@example.org",
+                "tls=TLSv1.3", "cipher=TLS_AES_256_GCM_SHA384",
+                "cert=mx.contoso.com", "issuer=New Issuing CA"),
+          "FAIL  certificate name mx.contoso.com matches no identity's names "
+          "(mail.contoso.com)\n" },
+        { WORDS("at=2027-01-10", "sender=a@contoso.com", "rcpt=b@example.org",
+                "tls=TLSv1.1", "cipher=ECDHE-RSA-AES128-SHA"),
+          "    TLS version       FAIL  TLS version TLSv1.1 below the floor TLSv1.2\n"
+          "    cipher bits       -     not reached: the TLS version check failed\n" },
+        { WORDS("at=2027-01-10", "sender=a@contoso.com", "rcpt=b@example.org",
+                "tls=TLSv1.3", "cipher=TLS_AES_256_GCM_SHA384"),
+          "    certificate       FAIL  no client certificate the MTA verified "
+          "(no cert=); Postfix passes one only with smtpd_tls_ask_ccert = yes "
+          "and the partner's root CA in smtpd_tls_CAfile\n"
+          "    schedule                monitor phase until 2027-01-15T00:00:00Z: "
+          "a failure is only logged; then 451 until 2027-02-01T00:00:00Z, then "
+          "the action (reject)\n"
+          "    outcome                 monitor, reason no_client_cert (would be "
+          "reject)\n" },
+        { WORDS("at=2027-01-10", "sender=x@y.example", "rcpt=b@example.org",
+                "client=198.51.100.4", "tls=TLSv1.2", "cipher=AES256-SHA"),
+          "    cipher bits       ok    cipher AES256-SHA has 256 bits (OpenSSL's "
+          "value), at least min_cipher_bits = 256\n"
+          "    forward secrecy   FAIL  cipher AES256-SHA has no forward secrecy "
+          "(OpenSSL knows no ECDHE or DHE key exchange for it)\n" },
+        { WORDS("at=2027-01-10", "rcpt=<Postmaster@Example.ORG>",
+                "client=198.51.100.4"),
+          "    exempt recipient  ok    recipient postmaster@example.org is in "
+          "exempt_recipients: this connector accepts it whatever the session\n"
+          "    client address    -     not checked: the recipient is exempt\n" },
+        { WORDS("at=2027-01-10", "rcpt=c@fabrikam.com"),
+          "    TLS               FAIL  plaintext: require_session_tls wants the "
+          "session handing over the mail encrypted\n" },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char *out = explain_output(cases[i].words);
+
+        if (strstr(out, cases[i].want) == NULL)
+            fail_msg("case %zu: got \"%s\", want it to contain \"%s\"", i, out,
+                     cases[i].want);
+        free(out);
+    }
+}
+
 /* ---- the decision line is the daemon's ---------------------------------- */
 
 struct line_case {
@@ -603,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_golden_text),
         cmocka_unit_test(test_golden_json),
         cmocka_unit_test(test_json_escaping),
+        cmocka_unit_test(test_words),
         cmocka_unit_test(test_line_is_the_daemons),
     };
 
