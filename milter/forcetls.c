@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "connector.h"
 #include "explain.h"
 #include "log.h"
 
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: %s\n"
             "       forcetls -V | -h\n", EXPLAIN_SYNOPSIS);
+    fprintf(out, "       %s\n", CONNECTOR_SYNOPSIS);
     explain_usage_keys(out);
 }
 
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
     }
     if (cmd != NULL && strcmp(cmd, "explain") == 0)
         return explain_main(argc - 2, argv + 2);
+    if (cmd != NULL && strcmp(cmd, "connector") == 0)
+        return connector_main(argc - 2, argv + 2);
     if (cmd != NULL) {
         char esc[LOG_VALUE_BUF];
 
