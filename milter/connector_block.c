@@ -19,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -281,8 +282,7 @@ static void print_inbound(const struct certinfo *info,
     if (domain[0] != '\0') {
         fputs("    sender_domains = [ ", out);
         connector_quote(out, domain, strlen(domain));
-        fputs(" ];   # a suggestion (the CN's parent domain):"
-              " list the partner's sender domains\n", out);
+        fputs(" ];   # suggested: the CN's parent domain\n", out);
     } else {
         fputs("    # sender_domains: no name of the certificate gives a"
               " domain; list the partner's sender domains\n", out);
@@ -315,7 +315,7 @@ static void print_outbound(const struct certinfo *info, const char *name,
     if (domain[0] != '\0') {
         fputs("    recipient_domains = [ ", out);
         connector_quote(out, domain, strlen(domain));
-        fputs(" ];   # a suggestion: list the partner's domains\n", out);
+        fputs(" ];   # suggested: the CN's parent domain\n", out);
     } else {
         fputs("    # recipient_domains: no name of the certificate gives a"
               " domain; list the partner's domains\n", out);
@@ -333,14 +333,30 @@ static void print_outbound(const struct certinfo *info, const char *name,
     fputs("    min_tls_version = \"TLSv1.2\";\n  }\n);\n", out);
 }
 
+/* Write text with "# " before each line (a block that cannot load yet). */
+static void comment_out(FILE *out, const char *text)
+{
+    while (*text != '\0') {
+        const char *nl = strchr(text, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - text) : strlen(text);
+
+        fputs(len > 0 ? "# " : "#", out);
+        fwrite(text, 1, len, out);
+        fputc('\n', out);
+        text += len + (nl != NULL);
+    }
+}
+
 /* Print the header and both blocks (see connector.h). */
 bool connector_print(const struct certinfo *info,
                      const struct connector_source *src, FILE *out,
                      char *err, size_t errsz)
 {
     struct usable subject = subject_name(info, true);
-    char domain[ADDR_DOMAIN_MAX] = "", name[ADDR_DOMAIN_MAX];
+    char domain[ADDR_DOMAIN_MAX] = "", name[ADDR_DOMAIN_MAX], *blocks = NULL;
+    size_t len = 0;
     const char *why;
+    FILE *mem;
 
     if (subject.ok)
         parent_domain(subject.norm, domain, sizeof domain);
@@ -355,7 +371,28 @@ bool connector_print(const struct certinfo *info,
         text_copy(name, sizeof name, "partner");
     }
     print_header(info, src, out);
-    print_inbound(info, src, name, domain, out);
-    print_outbound(info, name, domain, out);
+    if (domain[0] != '\0') {
+        print_inbound(info, src, name, domain, out);
+        print_outbound(info, name, domain, out);
+        return true;
+    }
+    /* Without a domain the connectors match nothing, which the loader
+     * refuses: they are printed commented out, to be completed. */
+    if ((mem = open_memstream(&blocks, &len)) == NULL) {
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    print_inbound(info, src, name, domain, mem);
+    print_outbound(info, name, domain, mem);
+    if (fclose(mem) != 0) {
+        free(blocks);
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    fputs("#\n# No name of the certificate can be used as a domain: the"
+          " blocks below are\n# commented out. Add the partner's domains,"
+          " then remove the \"# \".\n", out);
+    comment_out(out, blocks);
+    free(blocks);
     return true;
 }
