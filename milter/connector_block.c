@@ -273,7 +273,8 @@ static void print_inbound(const struct certinfo *info,
 {
     fputs("\n# Inbound: mail from this partner must come over TLS with this"
           " certificate,\n# verified by your MTA: put the root CA's"
-          " certificate into smtpd_tls_CAfile\n# (Postfix, with"
+          " certificate (and the intermediate, when\n# the partner's MTA does"
+          " not send its chain) into smtpd_tls_CAfile (Postfix,\n# with"
           " smtpd_tls_ask_ccert = yes) or confCACERT (Sendmail).\n"
           "# To add it to an existing list, paste the { ... } group.\n"
           "inbound = (\n  { name = ", out);
