@@ -213,6 +213,8 @@ static void facts_of(X509 *const *certs, X509 *ca, struct certinfo *info)
     X509_STORE_free(store);
 }
 
+static char *print_blocks(const struct certinfo *info, const char *name);
+
 /* ---- facts ---- */
 
 /* An RSA leaf and its intermediate, verified with the lab root. */
@@ -274,6 +276,32 @@ static void test_facts_not_verified(void **state)
     check_str("verify_error (no intermediate)", info->verify_error,
               "unable to get local issuer certificate");
     free(info);
+}
+
+/* A subject with two CNs: the first counts (as Postfix's {cert_subject}). */
+static void test_facts_two_cns(void **state)
+{
+    X509 *leaf = lab_leaf(ec_key, LEAF_CN, strlen(LEAF_CN));
+    struct certinfo *info = malloc(sizeof *info);
+    char *out;
+
+    (void)state;
+    if (!X509_NAME_add_entry_by_NID(X509_get_subject_name(leaf), NID_commonName,
+                                    MBSTRING_ASC,
+                                    (const unsigned char *)"evil.example", -1,
+                                    -1, 0) ||
+        X509_sign(leaf, int_key, EVP_sha256()) <= 0)
+        fail_msg("a second CN: set-up failed");
+    facts_of(CERTS(leaf, inter), root, info);
+    check_str("cn", info->cn.s, LEAF_CN);
+    check_int("cn_count", (long long)info->cn_count, 2);
+    check_int("verify", info->verify, CERTINFO_VERIFIED);
+    out = print_blocks(info, NULL);
+    if (strstr(out, "# subject CN:  \"" LEAF_CN "\" (the first of 2 CNs)\n") == NULL)
+        fail_msg("no note of the second CN in:\n%s", out);
+    free(out);
+    free(info);
+    X509_free(leaf);
 }
 
 /* ---- quoting ---- */
@@ -950,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_facts_rsa_chain),
         cmocka_unit_test(test_facts_ec_presented_root),
         cmocka_unit_test(test_facts_not_verified),
+        cmocka_unit_test(test_facts_two_cns),
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_blocks_values),
         cmocka_unit_test(test_blocks_hostile),
