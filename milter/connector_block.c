@@ -18,6 +18,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +102,27 @@ static struct usable issuer_usable(const struct certinfo_text *t)
     return u;
 }
 
+/* A name usable as a host or domain: not an IPv4 or IPv6 address. */
+static struct usable host_usable(const struct certinfo_text *t, bool pattern)
+{
+    struct usable u = name_usable(t, pattern);
+    unsigned char addr[sizeof(struct in6_addr)];
+
+    if (u.ok && (inet_pton(AF_INET, u.norm, addr) == 1 ||
+                 inet_pton(AF_INET6, u.norm, addr) == 1)) {
+        u.ok = false;
+        u.why = "an IP address, not a host name";
+    }
+    return u;
+}
+
 /* The name the blocks are about: the CN, else the first usable DNS name. */
 static struct usable subject_name(const struct certinfo *info, bool pattern)
 {
-    struct usable u = name_usable(&info->cn, pattern);
+    struct usable u = host_usable(&info->cn, pattern);
 
     for (size_t i = 0; !u.ok && i < info->dns_count; i++)
-        u = name_usable(&info->dns[i], pattern);
+        u = host_usable(&info->dns[i], pattern);
     return u;
 }
 

@@ -20,10 +20,11 @@
 /* The usage of forcetls to out. */
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: %s\n"
-            "       forcetls -V | -h\n", EXPLAIN_SYNOPSIS);
+    fprintf(out, "usage: %s\n", EXPLAIN_SYNOPSIS);
     fprintf(out, "       %s\n", CONNECTOR_SYNOPSIS);
+    fprintf(out, "       forcetls -V | -h\n");
     explain_usage_keys(out);
+    fprintf(out, "  forcetls connector -h  the options of connector\n");
 }
 
 /* forcetls SUBCOMMAND ARGS...: exit 0 when done, 1 on any error. */

@@ -426,6 +426,30 @@ static void test_blocks_nul_cn(void **state)
     X509_free(leaf);
 }
 
+/* An IP address as CN: kept in names, but no domain and no tls_domain. */
+static void test_blocks_ip_cn(void **state)
+{
+    X509 *leaf = make_cert(ec_key, "192.0.2.7", 9, inter, int_key, false, NULL);
+    struct certinfo *info = malloc(sizeof *info);
+    struct config *c;
+    char *out;
+
+    (void)state;
+    facts_of(CERTS(leaf, inter), root, info);
+    out = print_blocks(info, NULL);
+    if (strstr(out, "#       { names = [ \"192.0.2.7\" ];\n") == NULL ||
+        strstr(out, "#     # not domain-validation: no host name in the"
+               " certificate (an IP address, not a host name)\n") == NULL)
+        fail_msg("IP CN: got\n%s\nwant names kept, no domain, no tls_domain",
+                 out);
+    c = load_ok(out);
+    check_int("inbound_count (commented out)", (long long)c->inbound_count, 0);
+    config_free(c);
+    free(out);
+    free(info);
+    X509_free(leaf);
+}
+
 /* ---- connector_main: exact error lines ---- */
 
 /* Run connector_main with words; its stdout and stderr into the buffers. */
@@ -559,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_blocks_hostile),
         cmocka_unit_test(test_blocks_issuer_control),
         cmocka_unit_test(test_blocks_nul_cn),
+        cmocka_unit_test(test_blocks_ip_cn),
         cmocka_unit_test(test_main_errors),
     };
 
