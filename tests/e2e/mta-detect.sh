@@ -127,6 +127,8 @@ wait_line "$MILTER_LOG" "$(ere_quote "$CONTRA")" 5
 like "$(grep -F -- "$CONTRA" "$MILTER_LOG" | head -n 1)" \
     "$(ere_quote "$CONTRA")8\\.[0-9.]+\" names Sendmail: no client certificate is trusted\$" \
     "the contradiction is logged with FILE:LINE and sendmail's v="
+mail sendmail "$REJECT" no_client_cert "mta = \"postfix\" but sendmail, second session: 550 again"
+is "$(count_fixed "$CONTRA")" 1 "the contradiction is logged once (two sessions, one line)"
 is "$(count_fixed 'cannot tell the MTA from macro v=')" 1 \
     "mta = \"postfix\": no new 'cannot tell' warning"
 
