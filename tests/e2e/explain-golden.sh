@@ -5,7 +5,8 @@
 # logged, `forcetls explain` run on the same configuration with the facts
 # taken from that line (client, sender, rcpt, tls, cipher, cert, issuer):
 # explain's last line must equal the daemon's line except for s= (s=explain).
-# Each case is explained twice: with the cipher's bits left to explain (it
+# For a refusal, explain's "reply:" must be the reply the MTA gave (without
+# sendmail's "<rcpt>... " prefix). Each case is explained twice: with the cipher's bits left to explain (it
 # derives them from the cipher name as the MTA would) and with bits= from the
 # daemon's own debug line; both must give the daemon's line.
 # The cases cover every reason the daemon logs: ok, exempt, no_tls,
@@ -146,7 +147,7 @@ n=0
 declare -A SEEN=()
 
 # explain_line LINE [bits=N]: run the tool on the facts of the daemon's
-# decision LINE; print its last line (and its exit status, stderr to a file).
+# decision LINE; EXPLAIN_LAST is its last line, EXPLAIN_RC its exit status.
 explain_line() {
     local line=$1 k v args=()
     shift
@@ -162,7 +163,7 @@ explain_line() {
         >"$E2E_DIR/explain.out" 2>"$E2E_DIR/explain.err"
     EXPLAIN_RC=$?
     EXPLAIN_ARGS="${args[*]} $*"
-    tail -n 1 "$E2E_DIR/explain.out"
+    EXPLAIN_LAST=$(tail -n 1 "$E2E_DIR/explain.out")
 }
 
 # g MTA DESC DECISION REASON RCPT [swaks options]: one mail through MTA, then
@@ -170,7 +171,7 @@ explain_line() {
 # for a softened one) and explain's last line against the daemon's line.
 g() {
     local mta=$1 desc=$2 dec=$3 reason=$4 rcpt=$5 port=$PF_PORT
-    local line want got bits problems=()
+    local line want got bits reply problems=()
     shift 5
     [ "$mta" = sendmail ] && port=$SM_PORT
     n=$((n + 1))
@@ -186,13 +187,23 @@ g() {
     SEEN[$mta:$reason]=1
     want=${line#*]: }
     want="s=explain ${want#s=* }"
-    got=$(explain_line "$line")
+    explain_line "$line"
+    got=$EXPLAIN_LAST
     [ "$EXPLAIN_RC" -eq 0 ] || problems+=("explain exited $EXPLAIN_RC: $(head -n 2 "$E2E_DIR/explain.err")")
     [ "$got" = "$want" ] || problems+=("got explain: $got" "want:        $want" \
         "explain $EXPLAIN_ARGS")
+    # A refusal: explain's "reply:" is the MTA's reply without the MTA's
+    # own prefix (sendmail puts "<rcpt>... " before the text of a 550).
+    reply=$(rcpt_reply "c$n")
+    if [[ $reply == [45]* ]]; then
+        [ "$mta" = sendmail ] && reply=${reply/"<$rcpt>... "/}
+        got=$(sed -n 's/^ *reply: //p' "$E2E_DIR/explain.out" | tail -n 1)
+        [ "$got" = "$reply" ] || problems+=("got explain's reply '$got', want the MTA's '$reply'")
+    fi
     bits=$(logfield "$(debug_for "$rcpt")" bits)
     if [ -n "$bits" ] && [ "$bits" != 0 ]; then
-        got=$(explain_line "$line" "bits=$bits")
+        explain_line "$line" "bits=$bits"
+        got=$EXPLAIN_LAST
         [ "$got" = "$want" ] || problems+=("with bits=$bits: got explain: $got" \
             "want:        $want")
     fi
