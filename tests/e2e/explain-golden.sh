@@ -200,6 +200,8 @@ g() {
         got=$(sed -n 's/^ *reply: //p' "$E2E_DIR/explain.out" | tail -n 1)
         [ "$got" = "$reply" ] || problems+=("got explain's reply '$got', want the MTA's '$reply'")
     fi
+    wait_milter_log "debug=rcpt .*rcpt=<$(ere_quote "$rcpt")>" 5 ||
+        problems+=("no debug line (bits=) for <$rcpt>")
     bits=$(logfield "$(debug_for "$rcpt")" bits)
     if [ -n "$bits" ] && [ "$bits" != 0 ]; then
         explain_line "$line" "bits=$bits"

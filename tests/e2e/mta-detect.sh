@@ -103,7 +103,7 @@ write_conf ""
 start_milter "$CONF"
 mail postfix "$REJECT" no_client_cert \
     "mta auto, renamed Postfix: the right certificate is not trusted: 550 no_client_cert"
-if wait_line "$MILTER_LOG" "$(ere_quote "cannot tell the MTA from macro v=")" 5; then :; fi
+wait_line "$MILTER_LOG" "$(ere_quote "cannot tell the MTA from macro v=")" 5 || :
 is "$(count_fixed "$UNKNOWN_TEXT")" 1 "mta auto, renamed Postfix: the warning says what to set"
 mail postfix "$REJECT" no_client_cert "mta auto, renamed Postfix, second session: 550 again"
 is "$(count_fixed 'cannot tell the MTA from macro v=')" 1 \
