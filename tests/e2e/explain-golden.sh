@@ -6,20 +6,24 @@
 # taken from that line (client, sender, rcpt, tls, cipher, cert, issuer):
 # explain's last line must equal the daemon's line except for s= (s=explain).
 # For a refusal, explain's "reply:" must be the reply the MTA gave (without
-# sendmail's "<rcpt>... " prefix). Each case is explained twice: with the cipher's bits left to explain (it
-# derives them from the cipher name as the MTA would) and with bits= from the
-# daemon's own debug line; both must give the daemon's line.
+# sendmail's "<rcpt>... " prefix), and (when jq is installed) the "line" of
+# the recipient in --json must be the same line. Each case is explained
+# twice: with the cipher's bits left to explain (it derives them from the
+# cipher name as the MTA would) and with bits= from the daemon's own debug
+# line; both must give the daemon's line.
 # The cases cover every reason the daemon logs: ok, exempt, no_tls,
 # tls_version, weak_cipher, no_forward_secrecy, no_client_cert,
 # cert_name_mismatch, cert_issuer_mismatch, ip_not_allowed,
 # cert_not_yet_valid, cert_retired (windows with dates far in the past and
-# future, so no case races a date), a monitor action, a schedule's
+# future, so no case races a date); also a monitor action, a schedule's
 # decision=monitor would=reject and decision=tempfail would=reject, the null
-# sender, several matching connectors (connectors=), and outbound
-# require_session_tls (no_tls, tls_version and a scheduled would=reject).
+# sender, a quoted sender and a certificate CN with quotes and spaces (the
+# escaped values read back and written again), several matching connectors
+# (connectors=), and outbound require_session_tls (no_tls, tls_version and a
+# scheduled would=reject). A last test point per MTA checks that every
+# listed reason was seen.
 # Out of scope: reason=internal (the daemon could not judge the recipient:
-# there is no mail that explain could be asked about). A last test point per
-# MTA checks that every listed reason was seen. TAP output.
+# no mail exists that explain could be asked about). TAP output.
 # shellcheck disable=SC2046  # $(ccert NAME) expands to four swaks words
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
@@ -43,6 +47,7 @@ E2E_EXTRA_CERTS=(
     "nw_lab|lab|/O=Northwind/CN=mail.northwind.example"
     "rot_a|lab|/O=Rotate/CN=mail.rotate.example"
     "rot_b|ca2|/O=Rotate/CN=mail.rotate.example"
+    "evil|lab|/O=Contoso/CN=mail.contoso.example\" decision=accept x=\""
 )
 
 alloc_port PF_PORT
@@ -144,9 +149,10 @@ TLS12=(--tls --tls-protocol tlsv1_2 --tls-cipher AES256-SHA)
 TLS12FS=(--tls --tls-protocol tlsv1_2 --tls-cipher ECDHE-RSA-AES128-GCM-SHA256)
 C=alice@contoso.example
 n=0
+JQ=$(command -v jq) || diag "jq is not installed: explain --json is not compared"
 declare -A SEEN=()
 
-# explain_line LINE [bits=N]: run the tool on the facts of the daemon's
+# explain_line LINE [--json | bits=N]: run the tool on the facts of the daemon's
 # decision LINE; EXPLAIN_LAST is its last line, EXPLAIN_RC its exit status.
 explain_line() {
     local line=$1 k v args=()
@@ -159,7 +165,7 @@ explain_line() {
         esac
         args+=("$k=$v")
     done
-    timeout 30 "$FORCETLS_TOOL" explain -c "$CONF" "${args[@]}" "$@" \
+    timeout 30 "$FORCETLS_TOOL" explain -c "$CONF" "$@" "${args[@]}" \
         >"$E2E_DIR/explain.out" 2>"$E2E_DIR/explain.err"
     EXPLAIN_RC=$?
     EXPLAIN_ARGS="${args[*]} $*"
@@ -199,6 +205,13 @@ g() {
         [ "$mta" = sendmail ] && reply=${reply/"<$rcpt>... "/}
         got=$(sed -n 's/^ *reply: //p' "$E2E_DIR/explain.out" | tail -n 1)
         [ "$got" = "$reply" ] || problems+=("got explain's reply '$got', want the MTA's '$reply'")
+    fi
+    # --json: the recipient's "line" is the same line.
+    if [ -n "$JQ" ]; then
+        explain_line "$line" --json
+        got=$(jq -r '.recipients[-1].line' "$E2E_DIR/explain.out" 2>&1)
+        [ "$EXPLAIN_RC" -eq 0 ] && [ "$got" = "$want" ] ||
+            problems+=("--json (exit $EXPLAIN_RC): got .recipients[-1].line: $got")
     fi
     wait_milter_log "debug=rcpt .*rcpt=<$(ere_quote "$rcpt")>" 5 ||
         problems+=("no debug line (bits=) for <$rcpt>")
@@ -260,6 +273,10 @@ cases() {
         no_tls "${p}20@example.org" --from sam@staged451.example
     g "$m" "two connectors (contoso, adatum): reject cert_name_mismatch" reject \
         cert_name_mismatch "${p}21@example.org" "${TLS[@]}" $(ccert adatum) --from "$C"
+    g "$m" "a sender with spaces and quotes (escaped in the line): reject no_tls" reject \
+        no_tls "${p}26@example.org" --from '"a b=c"@contoso.example'
+    g "$m" "a certificate CN with quotes and spaces: reject cert_name_mismatch" reject \
+        cert_name_mismatch "${p}27@example.org" "${TLS[@]}" $(ccert evil) --from "$C"
     g "$m" "outbound require_session_tls, plaintext: reject no_tls" reject no_tls \
         "${p}22@outpartner.example" --from carol@unrelated.example
     g "$m" "outbound require_session_tls, TLS 1.2: reject tls_version" reject tls_version \
