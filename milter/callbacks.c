@@ -9,8 +9,11 @@
  * the policy would refuse: any internal trouble (no memory, no
  * configuration, unparsable envelope) tempfails the recipient, with its
  * decision line (reason=internal). TLS macros are read at MAIL and, where
- * MAIL lacked them, again at RCPT (tlsfacts_fill_missing). It never
- * returns SMFIS_DISCARD.
+ * MAIL lacked them, again at RCPT (tlsfacts_fill_missing), in the dialect
+ * that macro v and the configuration's mta setting give together
+ * (tlsfacts_dialect_resolve; when they trust no certificate it says so
+ * once per configuration). Each recipient is judged at the time it
+ * arrives (policy_session.now). It never returns SMFIS_DISCARD.
  *
  * Each transaction is judged by the configuration in force at its MAIL:
  * the session takes a reference there (one per MAIL, never per
@@ -28,6 +31,7 @@
  */
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,12 +51,18 @@
 
 /* Longest raw envelope path we keep for logging. */
 #define SESSION_PATH_MAX 512
+/* Longest macro v we keep for the MTA warnings: longer than log_value
+ * logs, so that a cut value is marked "...". */
+#define SESSION_V_MAX (LOG_VALUE_MAX + 2)
 
 struct session {
     const struct config *config;  /* the transaction's counted reference, from
                                      MAIL to its end; NULL outside one */
     char id[24];                  /* our id, used until a queue id exists */
-    enum mta_dialect dialect;
+    enum mta_dialect detected;    /* what macro v said at connect */
+    char mta_v[SESSION_V_MAX];    /* macro v, cut, for the warnings */
+    enum mta_dialect dialect;     /* the transaction's: detected and the
+                                     configuration's mta setting */
     struct policy_session facts;
     bool have_sender;             /* MAIL FROM seen and parsed */
     bool sender_bad;              /* MAIL FROM seen but unparsable */
@@ -79,6 +89,9 @@ static atomic_bool callbacks_warned_symlist;
 static atomic_ulong callbacks_tls_without_cert;
 static atomic_bool callbacks_cert_seen;
 static atomic_bool callbacks_warned_no_cert;
+/* The MTA warnings: once per configuration (callbacks_config_changed). */
+static atomic_bool callbacks_warned_mta_unknown;
+static atomic_bool callbacks_warned_mta_contradiction;
 
 /*
  * Draw the daemon's session-id key at program start, in the process that
@@ -193,7 +206,9 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     atomic_fetch_add(&callbacks_sessions, 1);
     s->refused = atomic_load(&callbacks_draining);
     session_id_make(s->id, sizeof(s->id));
-    s->dialect = tlsfacts_dialect(macro(ctx, "v"));
+    text_copy(s->mta_v, sizeof(s->mta_v),
+              macro(ctx, "v") != NULL ? macro(ctx, "v") : "");
+    s->detected = tlsfacts_dialect(macro(ctx, "v"));
     session_read_client(s, ctx, hostaddr);
     smfi_setpriv(ctx, s);
     log_msg(LOG_DEBUG, "s=%s debug=connect active=%lu", s->id,
@@ -222,18 +237,70 @@ static void read_tls(SMFICTX *ctx, enum mta_dialect dialect,
 /*
  * The facts for one recipient: those read at MAIL, filled (never replaced)
  * from the macros visible at RCPT when MAIL lacked TLS or a verified
- * certificate, as with Sendmail's confMILTER_MACROS_ENVRCPT.
+ * certificate, as with Sendmail's confMILTER_MACROS_ENVRCPT; and the time
+ * it is judged at (windows and schedules). False when the clock cannot be
+ * read: the recipient must not be judged at some other time.
  */
-static void rcpt_facts(const struct session *s, SMFICTX *ctx,
+static bool rcpt_facts(const struct session *s, SMFICTX *ctx,
                        struct policy_session *facts)
 {
     struct tls_facts later;
+    struct timespec ts;
+    bool clock_ok = clock_gettime(CLOCK_REALTIME, &ts) == 0;
 
     *facts = s->facts;
-    if (facts->tls.tls && facts->tls.cert_verified && facts->tls.cipher_bits > 0)
+    facts->now = clock_ok ? (int64_t)ts.tv_sec : 0;
+    if (!(facts->tls.tls && facts->tls.cert_verified &&
+          facts->tls.cipher_bits > 0)) {
+        read_tls(ctx, s->dialect, &later);
+        tlsfacts_fill_missing(&facts->tls, &later);
+    }
+    return clock_ok;
+}
+
+/* macro v, escaped for a log line and always in double quotes. */
+static void quoted_v(const struct session *s, char *out, size_t outsz)
+{
+    char esc[LOG_VALUE_BUF];
+
+    log_value(s->mta_v, esc, sizeof(esc));
+    if (esc[0] == '"')
+        text_copy(out, outsz, esc);
+    else
+        snprintf(out, outsz, "\"%s\"", esc);
+}
+
+/*
+ * The transaction's dialect, from what macro v said and the configuration
+ * it is judged by. When that trusts no certificate, say once per
+ * configuration what to set.
+ */
+static void session_resolve_dialect(struct session *s)
+{
+    static const char *const mta_names[] = { "auto", "postfix", "sendmail" };
+    const struct config *c = s->config;
+    enum mta_setting setting = c != NULL ? c->mta : MTA_SETTING_AUTO;
+    char v[LOG_VALUE_BUF + 2];
+
+    s->dialect = tlsfacts_dialect_resolve(setting, s->detected);
+    if (s->dialect != MTA_UNKNOWN || c == NULL)
         return;
-    read_tls(ctx, s->dialect, &later);
-    tlsfacts_fill_missing(&facts->tls, &later);
+    if (setting == MTA_SETTING_AUTO || s->detected == MTA_UNKNOWN) {
+        if (atomic_exchange(&callbacks_warned_mta_unknown, true))
+            return;
+        quoted_v(s, v, sizeof(v));
+        log_msg(LOG_WARNING, "cannot tell the MTA from macro v=%s: no client "
+                "certificate is trusted; set mta = \"postfix\" or "
+                "mta = \"sendmail\" in %s", v, c->path);
+        return;
+    }
+    if (atomic_exchange(&callbacks_warned_mta_contradiction, true))
+        return;
+    quoted_v(s, v, sizeof(v));
+    log_msg(LOG_WARNING, "mta = \"%s\" in %s:%d but macro v=%s names %s: no "
+            "client certificate is trusted",
+            (unsigned)setting < 3 ? mta_names[setting] : "?", c->path,
+            c->lines.mta, v, s->detected == MTA_POSTFIX ? "Postfix" : "Sendmail");
 }
 
 /*
@@ -251,6 +318,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     previous = s->config;
     s->config = confref_acquire();
     confref_release(previous);
+    session_resolve_dialect(s);
     s->have_sender = argv[0] != NULL && addr_parse_path(argv[0], &s->sender);
     s->sender_bad = !s->have_sender;
     text_copy(s->sender_text, sizeof(s->sender_text),
@@ -319,7 +387,7 @@ static bool verdict_wants_cert(const struct config *c, const struct verdict *v)
         if (v->matches[i].direction != DIRECTION_INBOUND)
             continue;
         in = &c->inbound[v->matches[i].id];
-        if (in->cert_names.count > 0 || in->cert_issuers.count > 0)
+        if (in->identity_count > 0)
             return true;
     }
     return false;
@@ -395,7 +463,7 @@ static sfsistat tempfail_internal(SMFICTX *ctx, const struct session *s,
         id = fresh;
     }
     if (s != NULL)
-        rcpt_facts(s, ctx, &facts);
+        (void)rcpt_facts(s, ctx, &facts);
     policy_fail_closed(&v);
     policy_format_line(s != NULL ? s->config : NULL, &v,
                        s != NULL ? &facts : NULL, id, sender_text,
@@ -436,8 +504,10 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
         return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
                                  "unparsable recipient address");
 
+    if (!rcpt_facts(s, ctx, &facts))
+        return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
+                                 "cannot read the clock");
     id = log_id(ctx, s);
-    rcpt_facts(s, ctx, &facts);
     if (log_debug_enabled())
         log_debug_facts(s, &facts, id, rcpt_text);
     policy_decide(s->config, &facts, &s->sender, &rcpt, &v);
@@ -524,4 +594,6 @@ void callbacks_config_changed(void)
     atomic_store(&callbacks_tls_without_cert, 0);
     atomic_store(&callbacks_cert_seen, false);
     atomic_store(&callbacks_warned_no_cert, false);
+    atomic_store(&callbacks_warned_mta_unknown, false);
+    atomic_store(&callbacks_warned_mta_contradiction, false);
 }

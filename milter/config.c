@@ -7,7 +7,8 @@
  * config_inbound.c's, the outbound ones config_outbound.c's), connector
  * lists and unique names, the top-level rules that span several keys, the
  * compiled lookup tables, the blocks that hold a
- * snapshot's strings and lists (config_strdup) and config_free. A default
+ * snapshot's strings, lists and identities (config_alloc, config_strdup)
+ * and config_free. A default
  * is text run through the same check and parser as a written value, so a
  * default can never be something the file could not say. What one value
  * may look like is config_syntax.c's; warnings about the environment are
@@ -44,7 +45,8 @@
 #include "domain_table.h"
 
 #define MAX_CONNECTORS 1000000u
-/* More keys than any key table has (find_members and load_group abort otherwise). */
+/* More keys than any key table has (find_members and
+ * config_load_group abort otherwise). */
 #define MAX_KEYS 32
 
 /* The INHERIT default (config_internal.h). */
@@ -118,7 +120,7 @@ struct config_strings {
 };
 
 /* size bytes at a multiple of align (a power of two) in the blocks. */
-static void *strings_alloc(struct loader *ld, size_t size, size_t align)
+void *config_alloc(struct loader *ld, size_t size, size_t align)
 {
     struct config_strings *b = ld->cfg->strings;
     size_t at = b != NULL ? (b->used + align - 1) & ~(align - 1) : 0;
@@ -143,7 +145,7 @@ static void *strings_alloc(struct loader *ld, size_t size, size_t align)
 char *config_strdup(struct loader *ld, const char *text)
 {
     size_t len = strlen(text);
-    char *copy = strings_alloc(ld, len + 1, 1);
+    char *copy = config_alloc(ld, len + 1, 1);
 
     if (copy != NULL)
         memcpy(copy, text, len + 1);
@@ -159,7 +161,7 @@ bool config_strlist_push(struct loader *ld, struct strlist *list, const char *s)
     size_t n = list->count;
 
     if (n == 0 &&
-        (list->items = strings_alloc(ld, ld->list_len * sizeof *list->items,
+        (list->items = config_alloc(ld, ld->list_len * sizeof *list->items,
                                      _Alignof(char *))) == NULL)
         return false;
     if (n >= ld->list_len)
@@ -210,6 +212,18 @@ static bool parse_facility(struct loader *ld, const config_setting_t *s,
     const char *why;
 
     return syntax_facility(text, field, &why) || config_bad_value(ld, s, text, why);
+}
+
+/* auto | postfix | sendmail: whose macro dialect to trust. */
+static bool parse_mta(struct loader *ld, const config_setting_t *s,
+                      const char *text, void *field)
+{
+    int value = MTA_SETTING_AUTO;
+
+    if (!config_parse_keyword(ld, s, text, SYNTAX_MTA, &value))
+        return false;
+    *(enum mta_setting *)field = (enum mta_setting)value;
+    return true;
 }
 
 /* A keyword of set words into *value; INHERIT keeps *value. */
@@ -315,6 +329,8 @@ static const struct key top_keys[] = {
       .parse = config_parse_version },
     { .name = "log_all", .type = KEY_BOOL, .offset = TOP(log_all),
       .dflt = "false" },
+    { .name = "mta", .type = KEY_STRING, .offset = TOP(mta), .dflt = "auto",
+      .parse = parse_mta, .line_offset = TOP(lines.mta) },
     /* Last: connectors inherit the values above. */
     { .name = "inbound", .type = KEY_GROUPS, .groups = load_inbound },
     { .name = "outbound", .type = KEY_GROUPS, .groups = load_outbound },
@@ -334,6 +350,9 @@ static const struct key *find_key(const struct key *keys, const char *name)
 /* Where a key misplaced in this table belongs, for the error message. */
 static const char *misplaced_hint(const struct key *keys, const char *name)
 {
+    if (keys != config_identity_keys &&
+        find_key(config_identity_keys, name) != NULL)
+        return " (it belongs in an identity: certificates = ( { ... } ))";
     if (keys != config_inbound_keys && find_key(config_inbound_keys, name) != NULL)
         return keys == top_keys ? " (it belongs inside a connector)"
                                 : " (it is an inbound connector setting)";
@@ -491,7 +510,7 @@ static bool load_default(struct loader *ld, const struct key *k, void *field)
 }
 
 /* Read group into obj by the table keys. */
-static bool load_group(struct loader *ld, const config_setting_t *group,
+bool config_load_group(struct loader *ld, const config_setting_t *group,
                        const struct key *keys, void *obj)
 {
     const config_setting_t *set[MAX_KEYS];
@@ -576,19 +595,22 @@ struct direction {
     const char *name;
     const struct key *keys;
     size_t size, name_offset, line_offset;
+    void (*init)(void *connector);   /* fields that do not start zero */
     bool (*check)(struct loader *ld, const config_setting_t *group,
-                  const void *connector);
+                  void *connector);
 };
 
 static const struct direction inbound_direction = {
     "inbound", config_inbound_keys, sizeof(struct inbound_connector),
     offsetof(struct inbound_connector, name),
-    offsetof(struct inbound_connector, line), config_inbound_check,
+    offsetof(struct inbound_connector, line), config_inbound_init,
+    config_inbound_check,
 };
 static const struct direction outbound_direction = {
     "outbound", config_outbound_keys, sizeof(struct outbound_connector),
     offsetof(struct outbound_connector, name),
-    offsetof(struct outbound_connector, line), config_outbound_check,
+    offsetof(struct outbound_connector, line), config_outbound_init,
+    config_outbound_check,
 };
 
 /* Read the n connectors of list into array (zeroed by the caller). */
@@ -609,7 +631,8 @@ static bool load_connectors(struct loader *ld, const config_setting_t *list,
                       " { name = \"...\"; ... }", d->name);
         } else {
             *(int *)(c + d->line_offset) = (int)config_setting_source_line(g);
-            ok = load_group(ld, g, d->keys, c) && d->check(ld, g, c);
+            d->init(c);
+            ok = config_load_group(ld, g, d->keys, c) && d->check(ld, g, c);
             names[i] = (struct named){ *(char **)(c + d->name_offset), i, g };
         }
     }
@@ -723,7 +746,7 @@ struct config *config_load_bytes(const char *path, const char *bytes, size_t len
     config_init(&lc);
     config_set_auto_convert(&lc, CONFIG_FALSE);
     ok = read_file(&lc, path, bytes, len, err) &&
-         load_group(&ld, config_root_setting(&lc), top_keys, cfg) &&
+         config_load_group(&ld, config_root_setting(&lc), top_keys, cfg) &&
          top_check(&ld, config_root_setting(&lc));
     config_destroy(&lc);
     if (!ok) {
@@ -739,7 +762,8 @@ void config_free(struct config *config)
 {
     if (config == NULL)
         return;
-    /* The strings and the lists' arrays are in config->strings. */
+    /* The strings, the lists' arrays and the inbound connectors'
+     * identities are in config->strings. */
     for (size_t i = 0; i < config->outbound_count; i++)
         free(config->outbound[i].smart_hosts);
     free(config->inbound);

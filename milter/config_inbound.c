@@ -6,8 +6,10 @@
  * driver), the parsers of values only inbound connectors have (sender
  * domains and addresses, certificate names and issuers, exempt recipients),
  * which also fill the snapshot's inbound lookup tables, and the rules that
- * span keys: a connector must match by something, and TLS requirements
- * contradict require_tls = false.
+ * span keys: a connector must match by something (domains, addresses or
+ * the certificate names of its identities), and TLS requirements contradict
+ * require_tls = false. The keys of certificates = ( ... ), the flat keys as
+ * one identity and the schedule rules are config_identity.c's.
  *
  * Must not: accept anything it does not understand (every problem is an
  * error "FILE:LINE: message"); log or exit; depend on the locale.
@@ -49,8 +51,9 @@ static bool parse_sender_ip(struct loader *ld, const config_setting_t *s,
     return true;
 }
 
-/* A certificate host name, "*." standing for exactly one label. */
-static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
+/* A certificate host name, "*." standing for exactly one label; indexed
+ * once per connector (domain_table: the same key and id again is a no-op). */
+bool config_parse_cert_name(struct loader *ld, const config_setting_t *s,
                             const char *text, void *field)
 {
     char norm[ADDR_DOMAIN_MAX];
@@ -69,7 +72,7 @@ static bool parse_cert_name(struct loader *ld, const config_setting_t *s,
 }
 
 /* An issuer CN, kept as written (compared case-insensitively). */
-static bool parse_issuer(struct loader *ld, const config_setting_t *s,
+bool config_parse_issuer(struct loader *ld, const config_setting_t *s,
                          const char *text, void *field)
 {
     if (!config_strlist_push(ld, field, text))
@@ -111,12 +114,19 @@ const struct key config_inbound_keys[] = {
     { .name = "require_forward_secrecy", .type = KEY_BOOL,
       .offset = IN(require_forward_secrecy), .dflt = "false" },
     { .name = "tls_sender_certificate_names", .type = KEY_LIST,
-      .offset = IN(cert_names), .parse = parse_cert_name },
+      .offset = IN(cert_names), .parse = config_parse_cert_name },
     { .name = "certificate_issuers", .type = KEY_LIST,
       .offset = IN(cert_issuers), .check = syntax_issuer,
-      .parse = parse_issuer },
+      .parse = config_parse_issuer },
+    /* Identities (config_identity.c): or the two flat keys, not both. */
+    { .name = "certificates", .type = KEY_GROUPS,
+      .groups = config_load_identities },
     { .name = "action", .type = KEY_STRING, .offset = IN(action),
       .dflt = INHERIT, .parse = config_parse_action },
+    { .name = "monitor_until", .type = KEY_STRING,
+      .offset = IN(schedule.monitor_until), .parse = config_parse_date },
+    { .name = "tempfail_until", .type = KEY_STRING,
+      .offset = IN(schedule.tempfail_until), .parse = config_parse_date },
     { .name = "exempt_recipients", .type = KEY_LIST,
       .offset = IN(exempt_recipients), .parse = parse_exempt },
     { .name = "reject_text", .type = KEY_STRING, .offset = IN(reject_text),
@@ -136,31 +146,63 @@ static const config_setting_t *first_set(const config_setting_t *group,
     return NULL;
 }
 
-/* Inbound rules that span keys. */
-bool config_inbound_check(struct loader *ld, const config_setting_t *group,
-                          const void *connector)
+/* Fields of an inbound connector that do not start zero: no schedule. */
+void config_inbound_init(void *connector)
 {
-    const struct inbound_connector *c = connector;
+    struct inbound_connector *c = connector;
+
+    c->schedule.monitor_until = CONFIG_NO_START;
+    c->schedule.tempfail_until = CONFIG_NO_START;
+}
+
+/* Whether some identity of c names a certificate (and so matches by it). */
+static bool has_cert_names(const struct inbound_connector *c)
+{
+    for (size_t i = 0; i < c->identity_count; i++)
+        if (c->identities[i].names.count > 0)
+            return true;
+    return false;
+}
+
+/* The end of the "matches nothing" message: what else to set. */
+static const char *matches_nothing_hint(const config_setting_t *group,
+                                        const struct inbound_connector *c)
+{
+    if (config_setting_get_member(group, "certificates") != NULL)
+        return "names in certificates (issuers only restrict a connector"
+               " that matches)";
+    if (c->cert_issuers.count > 0)
+        return "tls_sender_certificate_names (certificate_issuers only"
+               " restricts a connector that matches)";
+    return "tls_sender_certificate_names";
+}
+
+/* Inbound rules that span keys; the flat keys become one identity. */
+bool config_inbound_check(struct loader *ld, const config_setting_t *group,
+                          void *connector)
+{
+    struct inbound_connector *c = connector;
     static const char *const tls_only[] = {
         "min_tls_version", "min_cipher_bits", "require_forward_secrecy",
-        "tls_sender_certificate_names", "certificate_issuers", NULL,
+        "tls_sender_certificate_names", "certificate_issuers", "certificates",
+        NULL,
     };
     const config_setting_t *s;
 
+    if (!config_identities_check(ld, group, c))
+        return false;
     /*
-     * certificate_issuers alone is allowed (any verified certificate from
-     * these issuers), but issuers never match a connector: it still needs
+     * Issuers alone are allowed (any verified certificate from these
+     * issuers), but issuers never match a connector: it still needs
      * domains, addresses or certificate names to match by.
      */
     if (c->sender_domains.count == 0 && c->sender_ip_count == 0 &&
-        c->cert_names.count == 0)
+        !has_cert_names(c))
         return config_fail(ld, group, "inbound connector \"%s\" matches nothing: set"
-                    " sender_domains, sender_ips or"
-                    " tls_sender_certificate_names%s", c->name,
-                    c->cert_issuers.count > 0 ? " (certificate_issuers only"
-                    " restricts a connector that matches)" : "");
+                    " sender_domains, sender_ips or %s", c->name,
+                    matches_nothing_hint(group, c));
     if (!c->require_tls && (s = first_set(group, tls_only)) != NULL)
         return config_fail(ld, s, "%s contradicts require_tls = false",
                     config_setting_name(s));
-    return true;
+    return config_schedule_check(ld, group, &c->schedule, c->action);
 }

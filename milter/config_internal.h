@@ -1,7 +1,8 @@
 /*
  * config_internal.h - what config.c (the generic driver and the top
  * level) shares with config_inbound.c and config_outbound.c (the keys and
- * rules of inbound and outbound connectors).
+ * rules of inbound and outbound connectors) and config_identity.c
+ * (certificate identities and the dated settings).
  *
  * Internal to the configuration loader; other modules use config.h. The
  * loader state, the key-table types and the few helpers both halves call.
@@ -99,19 +100,53 @@ bool config_parse_version(struct loader *ld, const config_setting_t *s,
 /* Append s to a snapshot list (its strings live in the snapshot's blocks). */
 bool config_strlist_push(struct loader *ld, struct strlist *list, const char *s);
 
+/* size bytes at a multiple of align (a power of two) among the snapshot's
+ * blocks, freed with it (NULL: out of memory). */
+void *config_alloc(struct loader *ld, size_t size, size_t align);
+
+/* Read group into obj by the table keys (unknown keys, types, defaults). */
+bool config_load_group(struct loader *ld, const config_setting_t *group,
+                       const struct key *keys, void *obj);
+
+/* A certificate host name ("*." = one label) into a strlist field; also
+ * indexes it in inbound_by_cert_name under ld->id (config_inbound.c). */
+bool config_parse_cert_name(struct loader *ld, const config_setting_t *s,
+                            const char *text, void *field);
+/* An issuer CN, as written, into a strlist field (config_inbound.c). */
+bool config_parse_issuer(struct loader *ld, const config_setting_t *s,
+                         const char *text, void *field);
+
 /* The inbound connector keys, and their rules across keys
  * (config_inbound.c). */
 extern const struct key config_inbound_keys[];
+void config_inbound_init(void *connector);
 bool config_inbound_check(struct loader *ld, const config_setting_t *group,
-                          const void *connector);
+                          void *connector);
 
 /* The outbound connector keys, and their rules across keys
  * (config_outbound.c). */
 extern const struct key config_outbound_keys[];
+void config_outbound_init(void *connector);
 bool config_outbound_check(struct loader *ld, const config_setting_t *group,
-                           const void *connector);
+                           void *connector);
 /* After all outbound connectors: the strictest policy of every lookup key,
  * or an error naming both places when there is none. */
 bool config_outbound_finish(struct loader *ld, const config_setting_t *list);
+
+/*
+ * Certificate identities and dated settings (config_identity.c): the keys
+ * of one identity; certificates = ( ... ) of the inbound connector ld->id;
+ * a date (syntax_utc_date) into an int64_t field; the identities rules
+ * across keys (with the flat keys, which become one identity); the
+ * schedule rules of a connector whose effective action is action.
+ */
+extern const struct key config_identity_keys[];
+bool config_load_identities(struct loader *ld, const config_setting_t *list);
+bool config_parse_date(struct loader *ld, const config_setting_t *s,
+                       const char *text, void *field);
+bool config_identities_check(struct loader *ld, const config_setting_t *group,
+                             struct inbound_connector *c);
+bool config_schedule_check(struct loader *ld, const config_setting_t *group,
+                           const struct schedule *schedule, enum action action);
 
 #endif

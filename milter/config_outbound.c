@@ -5,8 +5,9 @@
  * Owns the table of outbound connector keys (read by config.c's generic
  * driver), the parsers of values only outbound connectors have (tls
  * settings, tls_domain, smart hosts, recipient domains), and the rules
- * that span keys and connectors: domain-validation needs tls_domain, and
- * the TLS policy of every key Postfix looks a policy up by.
+ * that span keys and connectors: domain-validation needs tls_domain, a
+ * schedule (monitor_until, tempfail_until) needs require_session_tls = true,
+ * and the TLS policy of every key Postfix looks a policy up by.
  *
  * Keys that several connectors cover: an exact recipient domain, a "*."
  * pattern (any name below, at any depth), and a smart host's next hop, in
@@ -126,15 +127,29 @@ const struct key config_outbound_keys[] = {
       .offset = OUT(require_session_tls), .dflt = "false" },
     { .name = "action", .type = KEY_STRING, .offset = OUT(action),
       .dflt = INHERIT, .parse = config_parse_action },
+    { .name = "monitor_until", .type = KEY_STRING,
+      .offset = OUT(schedule.monitor_until), .parse = config_parse_date },
+    { .name = "tempfail_until", .type = KEY_STRING,
+      .offset = OUT(schedule.tempfail_until), .parse = config_parse_date },
     { .name = NULL },
 };
 
 /* ---- Rules across keys ---- */
 
+/* Fields of an outbound connector that do not start zero: no schedule. */
+void config_outbound_init(void *connector)
+{
+    struct outbound_connector *c = connector;
+
+    c->schedule.monitor_until = CONFIG_NO_START;
+    c->schedule.tempfail_until = CONFIG_NO_START;
+}
+
 /* Outbound rules that span keys. */
 bool config_outbound_check(struct loader *ld, const config_setting_t *group,
-                           const void *connector)
+                           void *connector)
 {
+    static const char *const dated[] = { "monitor_until", "tempfail_until" };
     const struct outbound_connector *c = connector;
     bool dv = c->tls_settings == TLS_SETTINGS_DOMAIN_VALIDATION;
 
@@ -145,7 +160,14 @@ bool config_outbound_check(struct loader *ld, const config_setting_t *group,
         return config_fail(ld, config_setting_get_member(group, "tls_domain"),
                     "tls_domain only applies to tls_settings ="
                     " \"domain-validation\"");
-    return true;
+    /* A schedule softens require_session_tls failures only. */
+    for (size_t i = 0; !c->require_session_tls && i < 2; i++) {
+        const config_setting_t *s = config_setting_get_member(group, dated[i]);
+        if (s != NULL)
+            return config_fail(ld, s, "%s applies only to require_session_tls"
+                        " = true", dated[i]);
+    }
+    return config_schedule_check(ld, group, &c->schedule, c->action);
 }
 
 /* ---- Next-hop keys ---- */

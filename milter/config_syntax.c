@@ -54,10 +54,15 @@ static const struct keyword versions[] = {
     { "TLSv1.2", TLS_VERSION_1_2 }, { "TLSv1.3", TLS_VERSION_1_3 },
     { NULL, 0 },
 };
+static const struct keyword mtas[] = {
+    { "auto", MTA_SETTING_AUTO }, { "postfix", MTA_SETTING_POSTFIX },
+    { "sendmail", MTA_SETTING_SENDMAIL }, { NULL, 0 },
+};
 static const struct keyword *const word_sets[] = {
     [SYNTAX_ACTIONS] = actions,
     [SYNTAX_TLS_SETTINGS] = settings_words,
     [SYNTAX_TLS_VERSIONS] = versions,
+    [SYNTAX_MTA] = mtas,
 };
 
 /* ---- ASCII helpers (the locale must not change what a file means) ---- */

@@ -22,6 +22,7 @@ enum syntax_words {
     SYNTAX_ACTIONS,          /* reject | tempfail | monitor */
     SYNTAX_TLS_SETTINGS,     /* encryption-only | ... | domain-validation */
     SYNTAX_TLS_VERSIONS,     /* TLSv1 ... TLSv1.3 */
+    SYNTAX_MTA,              /* auto | postfix | sendmail (enum mta_setting) */
 };
 
 /* ASCII helpers: the locale must not change what a file means. */

@@ -1,11 +1,15 @@
 /*
  * policy.c - the decision for one recipient: which connectors match, what
- * each of them requires, which outcome wins, what the MTA answers, and the
- * decision log line (contract: "What the milter decides", "SMTP replies",
- * "Decision log").
+ * each of them requires (TLS, a certificate identity in its window), how a
+ * schedule softens a failure, which outcome wins and what the MTA answers
+ * (contract: "What the milter decides", "SMTP replies", "Certificate
+ * identities, rotation windows and staged enforcement"). The only place
+ * that decides; the words of a verdict and its log line are
+ * policy_line.c's.
  *
- * Must not: do I/O, keep state, or accept what a matching connector would
- * refuse. Anything it cannot decide (too many matches, an id outside the
+ * Must not: do I/O, keep state, read the clock (the time judged is
+ * session->now), or accept what a matching connector would refuse.
+ * Anything it cannot decide (too many matches, an id outside the
  * configuration) is a tempfail with reason "internal". Reply texts never
  * name partners or expected certificate names and contain no '%'.
  *
@@ -15,20 +19,43 @@
  *
  * Semantics this file settles (the contract leaves them open):
  * - A connector requires TLS when require_tls is true OR it asks for
- *   anything only a TLS session can give: a client certificate (names or
- *   issuers), min_cipher_bits > 0, or forward secrecy. Such a connector gets
- *   every TLS check in order, so plaintext fails with reason no_tls. A
+ *   anything only a TLS session can give: a client certificate (an
+ *   identity), min_cipher_bits > 0, or forward secrecy. Such a connector
+ *   gets every TLS check in order, so plaintext fails with reason no_tls. A
  *   connector that requires none of these applies no TLS check at all, not
  *   even its min_tls_version (which defaults to the global floor): refusing
  *   a partner that tries TLS 1.0 while accepting it in plaintext would only
  *   reward downgrades. (config.c refuses TLS-only keys next to
  *   require_tls = false; this rule does not depend on that.)
+ * - The certificate check, after the TLS checks: not verified ->
+ *   no_client_cert; no identity whose names match the CN ->
+ *   cert_name_mismatch; no identity whose names AND issuers both match (a
+ *   "pair": a name of one identity never combines with an issuer of
+ *   another) -> cert_issuer_mismatch; pairs, but none in its window
+ *   (valid_from <= now < valid_until) -> cert_not_yet_valid when a pairing
+ *   identity starts after now, else cert_retired.
+ * - A schedule's phase at now: before monitor_until monitor, before
+ *   tempfail_until tempfail, else enforce. A failing connector's decision is
+ *   the phase's, never stricter than its action; "would" is the action's
+ *   decision when that is stricter. Exemptions and passes are not softened
+ *   or hardened by a schedule.
  * - Exemption is per connector: a recipient in a connector's
  *   exempt_recipients neutralises that connector only (accept, reason
  *   exempt). Another matching connector that does not list the recipient
  *   still applies, and the strictest outcome wins.
  * - Connectors are considered in configuration order, inbound before
- *   outbound; on equal outcomes the first one decides.
+ *   outbound; the strictest decision wins; on equal decisions the one whose
+ *   schedule would be stricter (so a softened failure is not hidden behind
+ *   a plain monitor), then the first one, decides.
+ * - The trace (policy_decide_traced) records each check as made: passed,
+ *   failed, or skipped when the connector does not ask for it or an
+ *   earlier check already failed. The exemption "passes" when the
+ *   recipient is exempt (then nothing else is checked) and is skipped
+ *   otherwise; the sender address check is made only for mail from the
+ *   connector's domains when it has addresses too. A verdict nobody could
+ *   judge (reason internal) traces the connectors found so far, unchecked,
+ *   each tempfail/internal. Without a trace the engine does the same work
+ *   into one scratch entry: no trace is cleared or filled.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -37,12 +64,7 @@
 #include <strings.h>
 
 #include "domain_table.h"
-#include "log.h"
 #include "policy.h"
-
-#ifndef LOG_VALUE_BUF
-#define LOG_VALUE_BUF (LOG_VALUE_MAX * 4 + 8)
-#endif
 
 /* Ids found by one lookup, sorted; overflow when there were more than fit. */
 struct idset {
@@ -58,54 +80,17 @@ struct inbound_hits {
     struct idset by_cert;
 };
 
-/* What one connector says about the recipient. */
-struct outcome {
-    enum decision decision;
-    enum reason reason;
+/* What the engine knows of one recipient while it decides. */
+struct judge {
+    const struct config *config;
+    const struct policy_session *session;
+    const struct addr_path *rcpt;
+    struct inbound_hits hits;
+    bool have_cn;                 /* cn holds the verified CN as a key */
+    char cn[ADDR_DOMAIN_MAX];
 };
 
-/* --- names and texts ------------------------------------------------------ */
-
-/* Log name of a decision. */
-const char *
-policy_decision_name(enum decision decision)
-{
-    switch (decision) {
-    case DECISION_ACCEPT:
-        return "accept";
-    case DECISION_MONITOR:
-        return "monitor";
-    case DECISION_TEMPFAIL:
-        return "tempfail";
-    case DECISION_REJECT:
-        return "reject";
-    }
-    return "unknown";
-}
-
-/* Log name of a reason. */
-const char *
-policy_reason_name(enum reason reason)
-{
-    static const char *const names[] = {
-        [REASON_OK] = "ok",
-        [REASON_EXEMPT] = "exempt",
-        [REASON_NO_TLS] = "no_tls",
-        [REASON_TLS_VERSION] = "tls_version",
-        [REASON_WEAK_CIPHER] = "weak_cipher",
-        [REASON_NO_FORWARD_SECRECY] = "no_forward_secrecy",
-        [REASON_NO_CLIENT_CERT] = "no_client_cert",
-        [REASON_CERT_NAME_MISMATCH] = "cert_name_mismatch",
-        [REASON_CERT_ISSUER_MISMATCH] = "cert_issuer_mismatch",
-        [REASON_IP_NOT_ALLOWED] = "ip_not_allowed",
-        [REASON_INTERNAL] = "internal",
-    };
-
-    if ((size_t)reason < sizeof(names) / sizeof(names[0]) &&
-        names[reason] != NULL)
-        return names[reason];
-    return "unknown";
-}
+/* --- reply texts ---------------------------------------------------------- */
 
 /* Default reply text of a reason (tls_version without a known floor). */
 const char *
@@ -127,6 +112,8 @@ policy_default_text(enum reason reason)
         return "trusted client certificate required";
     case REASON_CERT_NAME_MISMATCH:
     case REASON_CERT_ISSUER_MISMATCH:
+    case REASON_CERT_NOT_YET_VALID:
+    case REASON_CERT_RETIRED:
         return "client certificate not accepted";
     case REASON_IP_NOT_ALLOWED:
         return "client address not allowed for this sender";
@@ -196,13 +183,12 @@ cert_key(const struct tls_facts *tls, char *out, size_t outsz)
     return addr_normalize_domain(tls->cert_cn, len, out, outsz, NULL);
 }
 
-/* Run the three inbound lookups. */
+/* Run the three inbound lookups; remember the CN key for the identities. */
 static void
-inbound_lookups(const struct config *config,
-                const struct policy_session *session,
-                const struct addr_path *sender, struct inbound_hits *hits)
+inbound_lookups(struct judge *j, const struct addr_path *sender)
 {
-    char cn[ADDR_DOMAIN_MAX];
+    const struct config *config = j->config;
+    struct inbound_hits *hits = &j->hits;
     size_t n;
 
     n = 0;
@@ -213,15 +199,15 @@ inbound_lookups(const struct config *config,
     idset_finish(&hits->by_domain, n);
 
     n = 0;
-    if (session->have_client_ip && config->inbound_by_ip != NULL)
-        n = cidr_table_lookup(config->inbound_by_ip, &session->client_ip,
+    if (j->session->have_client_ip && config->inbound_by_ip != NULL)
+        n = cidr_table_lookup(config->inbound_by_ip, &j->session->client_ip,
                               hits->by_ip.ids, POLICY_MAX_MATCHES);
     idset_finish(&hits->by_ip, n);
 
     n = 0;
-    if (config->inbound_by_cert_name != NULL &&
-        cert_key(&session->tls, cn, sizeof(cn)))
-        n = domain_table_match_cert(config->inbound_by_cert_name, cn,
+    j->have_cn = cert_key(&j->session->tls, j->cn, sizeof(j->cn));
+    if (config->inbound_by_cert_name != NULL && j->have_cn)
+        n = domain_table_match_cert(config->inbound_by_cert_name, j->cn,
                                     hits->by_cert.ids, POLICY_MAX_MATCHES);
     idset_finish(&hits->by_cert, n);
 }
@@ -290,7 +276,7 @@ match_outbound(const struct config *config, const struct addr_path *rcpt,
 
 /* --- per-connector checks ------------------------------------------------- */
 
-/* Decision a failing connector yields. */
+/* Decision a failing connector's action yields. */
 static enum decision
 action_decision(enum action action)
 {
@@ -321,92 +307,226 @@ strlist_has_nocase(const struct strlist *list, const char *s)
 static bool
 connector_needs_tls(const struct inbound_connector *c)
 {
-    return c->require_tls || c->cert_names.count > 0 ||
-        c->cert_issuers.count > 0 || c->min_cipher_bits > 0 ||
-        c->require_forward_secrecy;
+    return c->require_tls || c->identity_count > 0 ||
+        c->min_cipher_bits > 0 || c->require_forward_secrecy;
+}
+
+/* The phase of a schedule at now (an unset date is CONFIG_NO_START). */
+static enum policy_phase
+schedule_phase(const struct schedule *s, int64_t now)
+{
+    if (now < s->monitor_until)
+        return POLICY_PHASE_MONITOR;
+    if (now < s->tempfail_until)
+        return POLICY_PHASE_TEMPFAIL;
+    return POLICY_PHASE_ENFORCE;
+}
+
+/* A connector's trace before its checks: matched, nothing checked yet. */
+static void
+trace_start(struct policy_trace_connector *t, const struct policy_match *m,
+            unsigned how, const struct schedule *s, int64_t now)
+{
+    size_t k;
+
+    t->match = *m;
+    t->how = how;
+    for (k = 0; k < POLICY_CHECK_COUNT; k++)
+        t->checks[k] = POLICY_RESULT_SKIPPED;
+    t->identity = -1;
+    t->phase = schedule_phase(s, now);
+    t->decision = DECISION_ACCEPT;
+    t->reason = REASON_OK;
+    t->would = DECISION_ACCEPT;
+}
+
+/* Record a check's result; returns ok. */
+static bool
+check(struct policy_trace_connector *t, enum policy_check which, bool ok)
+{
+    t->checks[which] = ok ? POLICY_RESULT_PASSED : POLICY_RESULT_FAILED;
+    return ok;
+}
+
+/* A failing connector: its action's decision, softened by its phase. */
+static void
+fail(struct policy_trace_connector *t, enum reason reason, enum action action)
+{
+    enum decision act = action_decision(action), cap = act;
+
+    if (t->phase == POLICY_PHASE_MONITOR)
+        cap = DECISION_MONITOR;
+    else if (t->phase == POLICY_PHASE_TEMPFAIL)
+        cap = DECISION_TEMPFAIL;
+    t->reason = reason;
+    t->decision = cap < act ? cap : act;
+    t->would = act > t->decision ? act : DECISION_ACCEPT;
 }
 
 /* Checks (2)-(5): presence, version, cipher bits, forward secrecy. */
 static enum reason
-tls_failure(const struct inbound_connector *c, const struct tls_facts *tls)
+tls_failure(const struct inbound_connector *c, const struct tls_facts *tls,
+            struct policy_trace_connector *t)
 {
-    if (!tls->tls)
+    if (!check(t, POLICY_CHECK_TLS, tls->tls))
         return REASON_NO_TLS;
-    if (tls->version < c->min_tls_version)
+    if (!check(t, POLICY_CHECK_VERSION, tls->version >= c->min_tls_version))
         return REASON_TLS_VERSION;
-    if (tls->cipher_bits < c->min_cipher_bits)
+    if (c->min_cipher_bits > 0 &&
+        !check(t, POLICY_CHECK_CIPHER_BITS,
+               tls->cipher_bits >= c->min_cipher_bits))
         return REASON_WEAK_CIPHER;
-    if (c->require_forward_secrecy && tls->version != TLS_VERSION_1_3 &&
-        !tls->forward_secret)
+    if (c->require_forward_secrecy &&
+        !check(t, POLICY_CHECK_FORWARD_SECRECY,
+               tls->version == TLS_VERSION_1_3 || tls->forward_secret))
         return REASON_NO_FORWARD_SECRECY;
     return REASON_OK;
 }
 
-/* Check (6): a verified certificate whose CN and issuer CN are listed. */
-static enum reason
-cert_failure(const struct inbound_connector *c, uint32_t id,
-             const struct tls_facts *tls, const struct inbound_hits *hits)
+/*
+ * Whether a normalised CN matches a normalised certificate name: equal, or
+ * "*.rest" and the CN is exactly one (non-empty) label, a dot, then rest.
+ */
+static bool
+cert_name_matches(const char *pattern, const char *cn)
 {
-    size_t issuer_len = strlen(tls->issuer_cn);
+    const char *dot;
 
-    if (c->cert_names.count == 0 && c->cert_issuers.count == 0)
-        return REASON_OK;
-    if (!tls->cert_verified)
-        return REASON_NO_CLIENT_CERT;
-    /* by_cert holds id exactly when the CN matches one of c's names. */
-    if (c->cert_names.count > 0 && !idset_has(&hits->by_cert, id))
-        return REASON_CERT_NAME_MISMATCH;
-    if (c->cert_issuers.count > 0 &&
-        (issuer_len == 0 || issuer_len >= TLSFACTS_NAME_MAX - 1 ||
-         !strlist_has_nocase(&c->cert_issuers, tls->issuer_cn)))
-        return REASON_CERT_ISSUER_MISMATCH;
-    return REASON_OK;
+    if (strcmp(pattern, cn) == 0)
+        return true;
+    if (pattern[0] != '*' || pattern[1] != '.')
+        return false;
+    dot = strchr(cn, '.');
+    return dot != NULL && dot != cn && strcmp(dot + 1, pattern + 2) == 0;
 }
 
-/* What inbound connector id says; the first failing check is the reason. */
-static struct outcome
-inbound_outcome(const struct config *config, uint32_t id,
-                const struct policy_session *session,
-                const struct addr_path *rcpt, const struct inbound_hits *hits)
+/*
+ * Whether an identity's names accept the CN: any CN when it has none.
+ * listed: the connector's table lookup found the CN under one of its
+ * names, without which no name of any of its identities can match.
+ */
+static bool
+identity_names_match(const struct cert_identity *ident, const char *cn,
+                     bool listed)
 {
-    const struct inbound_connector *c = &config->inbound[id];
-    struct outcome out = { DECISION_ACCEPT, REASON_OK };
+    size_t i;
 
-    if (rcpt->address[0] != '\0' &&
-        strlist_has_nocase(&c->exempt_recipients, rcpt->address)) {
-        out.reason = REASON_EXEMPT;
-        return out;
+    if (ident->names.count == 0)
+        return true;
+    if (!listed)
+        return false;
+    for (i = 0; i < ident->names.count; i++)
+        if (cert_name_matches(ident->names.items[i], cn))
+            return true;
+    return false;
+}
+
+/* Whether an identity's issuers accept an issuer CN (empty or cut: never). */
+static bool
+identity_issuer_matches(const struct cert_identity *ident,
+                        const char *issuer, size_t issuer_len)
+{
+    if (ident->issuers.count == 0)
+        return true;
+    return issuer_len > 0 && issuer_len < TLSFACTS_NAME_MAX - 1 &&
+        strlist_has_nocase(&ident->issuers, issuer);
+}
+
+/* Check (6): a verified certificate paired with an identity in its window. */
+static enum reason
+cert_failure(const struct inbound_connector *c, uint32_t id,
+             const struct judge *j, struct policy_trace_connector *t)
+{
+    const struct tls_facts *tls = &j->session->tls;
+    int64_t now = j->session->now;
+    size_t issuer_len = strlen(tls->issuer_cn), i;
+    bool listed = j->have_cn && idset_has(&j->hits.by_cert, id);
+    bool named = false, paired = false, future = false;
+
+    if (c->identity_count == 0)
+        return REASON_OK;
+    if (!check(t, POLICY_CHECK_CERTIFICATE, tls->cert_verified))
+        return REASON_NO_CLIENT_CERT;
+    for (i = 0; i < c->identity_count; i++) {
+        const struct cert_identity *ident = &c->identities[i];
+
+        if (!identity_names_match(ident, j->cn, listed))
+            continue;
+        named = true;
+        if (!identity_issuer_matches(ident, tls->issuer_cn, issuer_len))
+            continue;
+        paired = true;
+        if (ident->valid_from <= now && now < ident->valid_until) {
+            t->identity = (long)i;
+            return REASON_OK;
+        }
+        future = future || ident->valid_from > now;
+    }
+    t->checks[POLICY_CHECK_CERTIFICATE] = POLICY_RESULT_FAILED;
+    if (!named)
+        return REASON_CERT_NAME_MISMATCH;
+    if (!paired)
+        return REASON_CERT_ISSUER_MISMATCH;
+    return future ? REASON_CERT_NOT_YET_VALID : REASON_CERT_RETIRED;
+}
+
+/* How inbound connector id matched: POLICY_BY_* of the three lookups. */
+static unsigned
+inbound_how(const struct inbound_hits *hits, uint32_t id)
+{
+    return (idset_has(&hits->by_domain, id) ? POLICY_BY_DOMAIN : 0) |
+        (idset_has(&hits->by_ip, id) ? POLICY_BY_IP : 0) |
+        (idset_has(&hits->by_cert, id) ? POLICY_BY_CERT : 0);
+}
+
+/* What an inbound connector says; the first failing check is the reason. */
+static void
+inbound_outcome(const struct judge *j, const struct policy_match *m,
+                struct policy_trace_connector *t)
+{
+    const struct inbound_connector *c = &j->config->inbound[m->id];
+    enum reason reason = REASON_OK;
+
+    trace_start(t, m, inbound_how(&j->hits, m->id), &c->schedule,
+                j->session->now);
+    if (j->rcpt->address[0] != '\0' &&
+        strlist_has_nocase(&c->exempt_recipients, j->rcpt->address)) {
+        t->checks[POLICY_CHECK_EXEMPT] = POLICY_RESULT_PASSED;
+        t->reason = REASON_EXEMPT;
+        return;
     }
     /* (1) mail from the connector's domains must come from its addresses */
     if (c->sender_domains.count > 0 && c->sender_ip_count > 0 &&
-        idset_has(&hits->by_domain, id) && !idset_has(&hits->by_ip, id))
-        out.reason = REASON_IP_NOT_ALLOWED;
-    if (out.reason == REASON_OK && connector_needs_tls(c))
-        out.reason = tls_failure(c, &session->tls);
-    if (out.reason == REASON_OK)
-        out.reason = cert_failure(c, id, &session->tls, hits);
-    if (out.reason != REASON_OK)
-        out.decision = action_decision(c->action);
-    return out;
+        (t->how & POLICY_BY_DOMAIN) != 0 &&
+        !check(t, POLICY_CHECK_SENDER_IP, (t->how & POLICY_BY_IP) != 0))
+        reason = REASON_IP_NOT_ALLOWED;
+    if (reason == REASON_OK && connector_needs_tls(c))
+        reason = tls_failure(c, &j->session->tls, t);
+    if (reason == REASON_OK)
+        reason = cert_failure(c, m->id, j, t);
+    if (reason != REASON_OK)
+        fail(t, reason, c->action);
 }
 
-/* What outbound connector id says about the session handing us the mail. */
-static struct outcome
-outbound_outcome(const struct config *config, uint32_t id,
-                 const struct policy_session *session)
+/* What an outbound connector says about the session handing us the mail. */
+static void
+outbound_outcome(const struct judge *j, const struct policy_match *m,
+                 struct policy_trace_connector *t)
 {
-    const struct outbound_connector *c = &config->outbound[id];
-    struct outcome out = { DECISION_ACCEPT, REASON_OK };
+    const struct outbound_connector *c = &j->config->outbound[m->id];
+    const struct tls_facts *tls = &j->session->tls;
+    enum reason reason = REASON_OK;
 
+    trace_start(t, m, POLICY_BY_RCPT, &c->schedule, j->session->now);
     if (!c->require_session_tls)
-        return out;
-    if (!session->tls.tls)
-        out.reason = REASON_NO_TLS;
-    else if (session->tls.version < c->min_tls_version)
-        out.reason = REASON_TLS_VERSION;
-    if (out.reason != REASON_OK)
-        out.decision = action_decision(c->action);
-    return out;
+        return;
+    if (!check(t, POLICY_CHECK_TLS, tls->tls))
+        reason = REASON_NO_TLS;
+    else if (!check(t, POLICY_CHECK_VERSION,
+                    tls->version >= c->min_tls_version))
+        reason = REASON_TLS_VERSION;
+    if (reason != REASON_OK)
+        fail(t, reason, c->action);
 }
 
 /* --- the decision --------------------------------------------------------- */
@@ -448,7 +568,34 @@ decide_internal(struct verdict *v)
 {
     v->decision = DECISION_TEMPFAIL;
     v->reason = REASON_INTERNAL;
+    v->would = DECISION_ACCEPT;
     v->deciding = 0;
+}
+
+/*
+ * The trace of a verdict nobody could judge: the connectors found before
+ * the failure, how they matched, nothing checked, each "internal".
+ */
+static void
+trace_internal(const struct judge *j, const struct verdict *v,
+               struct policy_trace *trace)
+{
+    size_t i;
+
+    for (i = 0; i < v->match_count; i++) {
+        const struct policy_match *m = &v->matches[i];
+        struct policy_trace_connector *t = &trace->connectors[i];
+
+        if (m->direction == DIRECTION_INBOUND)
+            trace_start(t, m, inbound_how(&j->hits, m->id),
+                        &j->config->inbound[m->id].schedule, j->session->now);
+        else
+            trace_start(t, m, POLICY_BY_RCPT,
+                        &j->config->outbound[m->id].schedule, j->session->now);
+        t->decision = DECISION_TEMPFAIL;
+        t->reason = REASON_INTERNAL;
+    }
+    trace->count = v->match_count;
 }
 
 /* The verdict for a recipient nobody could judge; see policy.h. */
@@ -461,6 +608,62 @@ policy_fail_closed(struct verdict *out)
     set_reply(NULL, out);
 }
 
+/* Decide for one recipient, and say why when trace is not NULL; see policy.h. */
+void
+policy_decide_traced(const struct config *config,
+                     const struct policy_session *session,
+                     const struct addr_path *sender,
+                     const struct addr_path *rcpt, struct verdict *out,
+                     struct policy_trace *trace)
+{
+    struct judge j;
+    struct policy_trace_connector scratch;
+    size_t i;
+
+    if (trace != NULL)
+        trace->count = 0;
+    if (config == NULL || session == NULL || sender == NULL || rcpt == NULL) {
+        policy_fail_closed(out);
+        return;
+    }
+    memset(out, 0, sizeof(*out));
+    out->reply_text = "";
+    j.config = config;
+    j.session = session;
+    j.rcpt = rcpt;
+    inbound_lookups(&j, sender);
+    /* Merge even after an overflow: the partial list goes to the log. */
+    if (!merge_inbound(&j.hits, config->inbound_count, out) ||
+        j.hits.by_domain.overflow || j.hits.by_ip.overflow ||
+        j.hits.by_cert.overflow || !match_outbound(config, rcpt, out)) {
+        decide_internal(out);
+        if (trace != NULL)
+            trace_internal(&j, out, trace);
+        set_reply(config, out);
+        return;
+    }
+    for (i = 0; i < out->match_count; i++) {
+        const struct policy_match *m = &out->matches[i];
+        struct policy_trace_connector *t =
+            trace != NULL ? &trace->connectors[i] : &scratch;
+
+        if (m->direction == DIRECTION_INBOUND)
+            inbound_outcome(&j, m, t);
+        else
+            outbound_outcome(&j, m, t);
+        if (i == 0 || t->decision > out->decision ||
+            (t->decision == out->decision && t->would > out->would)) {
+            out->decision = t->decision;
+            out->reason = t->reason;
+            out->would = t->would;
+            out->deciding = i;
+        }
+    }
+    if (trace != NULL)
+        trace->count = out->match_count;
+    set_reply(config, out);
+}
+
 /* Decide for one recipient; see policy.h. */
 void
 policy_decide(const struct config *config,
@@ -468,204 +671,5 @@ policy_decide(const struct config *config,
               const struct addr_path *sender, const struct addr_path *rcpt,
               struct verdict *out)
 {
-    struct inbound_hits hits;
-    size_t i;
-
-    if (config == NULL || session == NULL || sender == NULL || rcpt == NULL) {
-        policy_fail_closed(out);
-        return;
-    }
-    memset(out, 0, sizeof(*out));
-    out->reply_text = "";
-    inbound_lookups(config, session, sender, &hits);
-    /* Merge even after an overflow: the partial list goes to the log. */
-    if (!merge_inbound(&hits, config->inbound_count, out) ||
-        hits.by_domain.overflow || hits.by_ip.overflow ||
-        hits.by_cert.overflow || !match_outbound(config, rcpt, out)) {
-        decide_internal(out);
-        set_reply(config, out);
-        return;
-    }
-    for (i = 0; i < out->match_count; i++) {
-        const struct policy_match *m = &out->matches[i];
-        struct outcome o = m->direction == DIRECTION_INBOUND ?
-            inbound_outcome(config, m->id, session, rcpt, &hits) :
-            outbound_outcome(config, m->id, session);
-
-        if (i == 0 || o.decision > out->decision) {
-            out->decision = o.decision;
-            out->reason = o.reason;
-            out->deciding = i;
-        }
-    }
-    set_reply(config, out);
-}
-
-/* Name of a matched connector (NULL if its id is out of range). */
-static const char *
-match_name(const struct config *config, const struct policy_match *m)
-{
-    if (m->direction == DIRECTION_INBOUND)
-        return m->id < config->inbound_count ?
-            config->inbound[m->id].name : NULL;
-    return m->id < config->outbound_count ? config->outbound[m->id].name : NULL;
-}
-
-/* The deciding match, NULL when no connector decided. */
-static const struct policy_match *
-deciding_match(const struct verdict *verdict)
-{
-    if (verdict->reason == REASON_INTERNAL || verdict->match_count == 0 ||
-        verdict->deciding >= verdict->match_count)
-        return NULL;
-    return &verdict->matches[verdict->deciding];
-}
-
-/* Name of the deciding connector, NULL when none decided. */
-const char *
-policy_deciding_name(const struct config *config,
-                     const struct verdict *verdict)
-{
-    const struct policy_match *m = deciding_match(verdict);
-
-    return config == NULL || m == NULL ? NULL : match_name(config, m);
-}
-
-/* --- the log line --------------------------------------------------------- */
-
-/* A bounded output buffer; len counts what was written (< size). */
-struct linebuf {
-    char *out;
-    size_t size;
-    size_t len;
-    bool cut;                 /* something did not fit */
-};
-
-/* Append s, truncating at the end of the buffer (and noting the cut). */
-static void
-lb_append(struct linebuf *lb, const char *s)
-{
-    size_t n;
-
-    if (lb->size == 0 || lb->len + 1 >= lb->size) {
-        lb->cut = lb->cut || *s != '\0';
-        return;
-    }
-    n = strnlen(s, lb->size - 1 - lb->len);
-    lb->cut = lb->cut || s[n] != '\0';
-    memcpy(lb->out + lb->len, s, n);
-    lb->len += n;
-    lb->out[lb->len] = '\0';
-}
-
-/* A cut buffer ends in log.h's marker "..." (when it has room for one). */
-static void
-lb_mark_cut(struct linebuf *lb)
-{
-    if (lb->cut && lb->len >= 3)
-        memcpy(lb->out + lb->len - 3, "...", 3);
-}
-
-/* Append " key=VALUE" (no space before the first key), value escaped. */
-static void
-lb_pair(struct linebuf *lb, const char *key, const char *value)
-{
-    char esc[LOG_VALUE_BUF];
-
-    log_value(value, esc, sizeof(esc));
-    if (lb->len > 0)
-        lb_append(lb, " ");
-    lb_append(lb, key);
-    lb_append(lb, "=");
-    lb_append(lb, esc);
-}
-
-/* All matched connector names, comma-separated, cut at LOG_VALUE_MAX + 1. */
-static void
-join_names(const struct config *config, const struct verdict *v, char *out,
-           size_t outsz)
-{
-    struct linebuf lb = { out, outsz, 0, false };
-    size_t i;
-
-    out[0] = '\0';
-    for (i = 0; i < v->match_count && lb.len <= LOG_VALUE_MAX; i++) {
-        const char *name = match_name(config, &v->matches[i]);
-
-        if (i > 0)
-            lb_append(&lb, ",");
-        lb_append(&lb, name != NULL ? name : "?");
-    }
-}
-
-/*
- * A path as "<...>": the MTA may or may not have kept the brackets. A path
- * with only one of them is not a path (an unparsable address logged raw):
- * it stays as it came.
- */
-static const char *
-bracketed(const char *path, char *buf, size_t bufsz)
-{
-    struct linebuf lb = { buf, bufsz, 0, false };
-    size_t len;
-
-    if (path == NULL)
-        return NULL;
-    len = strlen(path);
-    if ((len >= 1 && path[0] == '<') || (len >= 1 && path[len - 1] == '>'))
-        return path;
-    buf[0] = '\0';
-    lb_append(&lb, "<");
-    lb_append(&lb, path);
-    lb_append(&lb, ">");
-    return buf;
-}
-
-/* Format the decision log line; see policy.h. */
-size_t
-policy_format_line(const struct config *config, const struct verdict *verdict,
-                   const struct policy_session *session,
-                   const char *session_id, const char *sender_text,
-                   const char *rcpt_text, char *out, size_t outsz)
-{
-    static const struct policy_session no_session;
-    struct linebuf lb = { out, outsz, 0, false };
-    const struct policy_match *m = config == NULL ? NULL :
-        deciding_match(verdict);
-    const struct tls_facts *tls;
-    char names[LOG_VALUE_MAX + 2], ip[64], path[LOG_VALUE_MAX + 4];
-
-    if (outsz == 0)
-        return 0;
-    if (session == NULL)
-        session = &no_session;
-    tls = &session->tls;
-    out[0] = '\0';
-    lb_pair(&lb, "s", session_id);
-    lb_pair(&lb, "decision", policy_decision_name(verdict->decision));
-    lb_pair(&lb, "direction", m == NULL ? "none" :
-            m->direction == DIRECTION_INBOUND ? "inbound" : "outbound");
-    lb_pair(&lb, "connector", m == NULL ? "none" : match_name(config, m));
-    if (verdict->match_count > 1 && config != NULL) {
-        join_names(config, verdict, names, sizeof(names));
-        lb_pair(&lb, "connectors", names);
-    }
-    lb_pair(&lb, "stage", "rcpt");
-    lb_pair(&lb, "reason", policy_reason_name(verdict->reason));
-    if (session->have_client_ip)
-        ip_format(&session->client_ip, ip, sizeof(ip));
-    lb_pair(&lb, "client", session->have_client_ip ? ip : NULL);
-    lb_pair(&lb, "sender", bracketed(sender_text, path, sizeof(path)));
-    lb_pair(&lb, "rcpt", bracketed(rcpt_text, path, sizeof(path)));
-    lb_pair(&lb, "tls", tls->tls ? tls->version_text : "none");
-    lb_pair(&lb, "cipher", tls->tls ? tls->cipher : "none");
-    lb_pair(&lb, "cert", tls->cert_verified ? tls->cert_cn : "none");
-    if (tls->cert_verified)
-        lb_pair(&lb, "issuer", tls->issuer_cn);
-    if (m != NULL && m->direction == DIRECTION_OUTBOUND &&
-        m->id < config->outbound_count)
-        lb_pair(&lb, "delivery", config_tls_settings_name(
-                    config->outbound[m->id].tls_settings));
-    lb_mark_cut(&lb);
-    return lb.len;
+    policy_decide_traced(config, session, sender, rcpt, out, NULL);
 }

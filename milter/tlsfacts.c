@@ -3,8 +3,9 @@
  * of Postfix or Sendmail (see tlsfacts.h and mta-facts.md sections 1, 3, 7).
  *
  * Owns: the cipher name -> forward-secrecy table built from OpenSSL's own
- * cipher list, the per-dialect rules for "verified client certificate", and
- * Sendmail's xtext decoding.
+ * cipher list, telling the MTA's dialect from macro v and the mta setting,
+ * the per-dialect rules for "verified client certificate" (an MTA it
+ * cannot tell apart has none), and Sendmail's xtext decoding.
  *
  * Must not: trust anything it cannot prove. A missing or malformed macro
  * never means TLS, a verified certificate or a forward-secret cipher; the
@@ -214,6 +215,25 @@ tlsfacts_dialect(const char *v)
     return MTA_UNKNOWN;
 }
 
+/*
+ * The dialect to read macros in: the setting, unless macro v names the
+ * other MTA (a contradiction trusts no certificate); auto: what v says.
+ */
+enum mta_dialect
+tlsfacts_dialect_resolve(enum mta_setting setting, enum mta_dialect detected)
+{
+    switch (setting) {
+    case MTA_SETTING_POSTFIX:
+        return detected == MTA_SENDMAIL ? MTA_UNKNOWN : MTA_POSTFIX;
+    case MTA_SETTING_SENDMAIL:
+        return detected == MTA_POSTFIX ? MTA_UNKNOWN : MTA_SENDMAIL;
+    case MTA_SETTING_AUTO:
+    default:
+        return detected == MTA_POSTFIX || detected == MTA_SENDMAIL ?
+            detected : MTA_UNKNOWN;
+    }
+}
+
 /* Version from its SSL_get_version() name; case does not matter. */
 enum tls_version
 tlsfacts_parse_version(const char *text)
@@ -350,7 +370,12 @@ copy_marked(char *dst, size_t dstsz, const char *src)
         memcpy(dst + dstsz - 4, "...", 3);
 }
 
-/* Fill the certificate part of facts (the session is known to be TLS). */
+/*
+ * Fill the certificate part of facts (the session is known to be TLS). An
+ * MTA we cannot tell apart gets no certificate trusted: its {cert_subject}
+ * may be Sendmail's DN of an unverified certificate, its {verify} may mean
+ * anything.
+ */
 static void
 cert_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
                  const struct tls_macros *m)
@@ -366,9 +391,11 @@ cert_from_macros(struct tls_facts *facts, enum mta_dialect dialect,
                         m->cert_issuer);
         return;
     }
+    if (dialect != MTA_SENDMAIL)
+        return;
     /*
-     * Sendmail (and an MTA we do not know): only {verify}=OK is trust.
-     * {cert_subject} is a DN sent for unverified certificates too: unused.
+     * Sendmail: only {verify}=OK is trust. {cert_subject} is a DN sent for
+     * unverified certificates too: unused.
      */
     if (m->verify == NULL || strcmp(m->verify, "OK") != 0)
         return;

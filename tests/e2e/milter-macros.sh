@@ -3,6 +3,11 @@
 #  - TLS and certificate macros sent only at RCPT (Sendmail's
 #    confMILTER_MACROS_ENVRCPT fallback) are used, fill what MAIL lacked,
 #    and never replace or weaken what MAIL gave;
+#  - every session sends macro v at CONNECT as the MTA does (Sendmail
+#    "8.17.1", Postfix "Postfix 3.7.11"): a session without it cannot be
+#    told apart, trusts no certificate, and the daemon says once what to
+#    set (mta = ...); mta = "postfix" trusts a renamed Postfix, refuses a
+#    macro v naming Sendmail with one warning per loaded configuration;
 #  - a recipient forcetls cannot judge (CR/LF, NUL, a 10 KB address, an
 #    unbalanced '<', an unparsable sender) gets one decision line,
 #    decision=tempfail reason=internal, with the raw address escaped, and a
@@ -40,12 +45,15 @@ cat >"$E2E_DIR/lib.lua" <<'EOF'
 function check(err, what)
   if err ~= nil then error(what .. ": " .. tostring(err)) end
 end
--- A new session from 192.0.2.7, MTA version v (Sendmail by default).
+-- A new session from 192.0.2.7, MTA version v (Sendmail by default;
+-- false: no macro v at all, like an MTA that does not send it).
 function session(v)
   local conn = mt.connect(sock, 100, 0.1)
   if conn == nil then error("mt.connect failed") end
   check(mt.negotiate(conn, nil, nil, nil), "negotiate")
-  check(mt.macro(conn, SMFIC_CONNECT, "v", v or "8.17.1"), "macro v")
+  if v ~= false then
+    check(mt.macro(conn, SMFIC_CONNECT, "v", v or "8.17.1"), "macro v")
+  end
   check(mt.conninfo(conn, "client.example", "192.0.2.7"), "conninfo")
   return conn
 end
@@ -135,6 +143,15 @@ macros(c, SMFIC_RCPT, { "{tls_version}", "TLSv1.3", "{cipher}",
        "{cert_subject}", "mx.sm.example", "{cert_issuer}", "Lab CA" })
 rcpt(c, "g", "<postfix-rcpt@example.org>")
 mt.disconnect(c)
+-- H, I: no macro v: Sendmail's certificate macros are not trusted (twice:
+-- the warning comes once)
+for _, tag in ipairs({ "h", "i" }) do
+  c = session(false)
+  macros(c, SMFIC_MAIL, SM_TLS13, SM_CERT)
+  check(mt.mailfrom(c, "<a@sm.example>"), "mail")
+  rcpt(c, tag, "<no-v-" .. tag .. "@example.org>")
+  mt.disconnect(c)
+end
 EOF
 rc=$?
 [ "$rc" -eq 0 ] || diag "miltertest exit $rc: $(cat "$E2E_DIR/rcptmacros.out")"
@@ -147,7 +164,7 @@ expect() {
     if [ -z "$line" ]; then
         fail "$8" "no decision line for $2"; return
     fi
-    is "$(logfield "$line" decision)/$(logfield "$line" reason)/$(logfield "$line" tls)/$(logfield "$line" cert)/$(reply_of rcptmacros "$1")" \
+    is "$(logfield "$line" decision)/$(logfield "$line" reason)/$(logfield "$line" tls)/$(logfield "$line" cert)/$(reply_of "${EXPECT_MT:-rcptmacros}" "$1")" \
         "$3/$4/$5/$6/$7" "$8"
 }
 expect a rcpt-only@example.org accept ok TLSv1.3 mx.sm.example continue \
@@ -164,6 +181,12 @@ expect f empty-version@example.org reject no_tls none none replycode \
     "an empty {tls_version} at RCPT is no TLS, whatever {verify} says"
 expect g postfix-rcpt@example.org accept ok TLSv1.3 mx.sm.example continue \
     "Postfix dialect: {cert_subject} at RCPT is read"
+expect h no-v-h@example.org reject no_client_cert TLSv1.3 none replycode \
+    "no macro v: {verify}=OK is not trusted (the MTA cannot be told apart)"
+expect i no-v-i@example.org reject no_client_cert TLSv1.3 none replycode \
+    "no macro v, second session: still no certificate"
+is "$(grep -Fc 'cannot tell the MTA from macro v="": no client certificate is trusted; set mta = "postfix" or mta = "sendmail" in '"$CONF" "$MILTER_LOG")" 1 \
+    "no macro v: one warning per configuration saying what to set"
 
 # --- recipients forcetls cannot judge ------------------------------------------
 
@@ -232,6 +255,8 @@ sub take_n {
 sub take { my $b = take_n(unpack('N', take_n(4))); return (substr($b, 0, 1), substr($b, 1)); }
 $s->autoflush(1);
 put('O', pack('NNN', 6, 0x1ff, 0)); take();
+# Macro v at CONNECT, as Sendmail sends it (a macro packet has no reply).
+put('D', "C" . "v\0" . "8.17.1\0");
 put('C', "client.example\0" . '4' . pack('n', 25) . "192.0.2.7\0"); take();
 put('M', "$sender\0"); take();
 for my $r (@rcpts) {
@@ -326,5 +351,59 @@ diag "first id of the first daemon: $id1, of the second: $id4"
 ok "a second daemon's ids differ from the first's (another key)" \
     test -n "$id4" -a "$id4" != "$id1"
 
+# --- the mta setting ---------------------------------------------------------------
+
+stop_milter
+CONF_MTA=$E2E_DIR/forcetls-mta.conf
+cat >"$CONF_MTA" <<'EOF'
+default_action = "reject";
+min_tls_version = "TLSv1.2";
+mta = "postfix";
+inbound = (
+  { name = "sm"; sender_domains = [ "sm.example" ];
+    tls_sender_certificate_names = [ "mx.sm.example" ]; }
+);
+EOF
+start_milter "$CONF_MTA"
+PF_CERT='{ "{tls_version}", "TLSv1.3", "{cipher}", "TLS_AES_256_GCM_SHA384",
+       "{cipher_bits}", "256", "{cert_subject}", "mx.sm.example",
+       "{cert_issuer}", "Lab CA" }'
+# mta_sessions SUFFIX: a renamed Postfix (J), then Sendmail's macro v (K).
+mta_sessions() {
+    mt "mta$1" <<EOF
+-- J: a Postfix whose macro v was changed, trusted with mta = "postfix"
+local c = session("Foo 3.7.11")
+check(mt.mailfrom(c, "<a@sm.example>"), "mail")
+macros(c, SMFIC_RCPT, $PF_CERT)
+rcpt(c, "j", "<renamed-postfix$1@example.org>")
+mt.disconnect(c)
+-- K: macro v names Sendmail, contradicting mta = "postfix": no certificate
+c = session("8.17.1")
+macros(c, SMFIC_MAIL, SM_TLS13, SM_CERT)
+check(mt.mailfrom(c, "<a@sm.example>"), "mail")
+rcpt(c, "k", "<contradiction$1@example.org>")
+mt.disconnect(c)
+EOF
+}
+CONTRADICTION='mta = "postfix" in '"$CONF_MTA"':3 but macro v="8.17.1" names Sendmail: no client certificate is trusted'
+mta_sessions 1
+EXPECT_MT=mta1 expect j renamed-postfix1@example.org accept ok TLSv1.3 mx.sm.example \
+    continue 'mta = "postfix": a Postfix with another macro v is trusted'
+EXPECT_MT=mta1 expect k contradiction1@example.org reject no_client_cert TLSv1.3 none \
+    replycode 'mta = "postfix", macro v of Sendmail: no certificate is trusted'
+mta_sessions 2
+wait_milter_log ' rcpt=<contradiction2@example.org> ' 5
+is "$(grep -Fc "$CONTRADICTION" "$MILTER_LOG")" 1 \
+    "the contradiction is logged once, with FILE:LINE of mta (two sessions)"
+ok "the configuration reloads" signal_reload HUP "$MILTER_PID"
+mta_sessions 3
+EXPECT_MT=mta3 expect k contradiction3@example.org reject no_client_cert TLSv1.3 none \
+    replycode "after a reload: still no certificate for the contradiction"
+is "$(grep -Fc "$CONTRADICTION" "$MILTER_LOG")" 2 \
+    "a reloaded configuration logs the contradiction once more"
+is "$(grep -Fc 'cannot tell the MTA' "$MILTER_LOG")" 1 \
+    "macro v that names an MTA never says it cannot tell"
+
 stop_milter
 done_testing
+

@@ -17,7 +17,7 @@ if in_chroot; then
     pkg_skip_all "inside a chroot (packaging/fresh-check.sh): the package tests need a root of their own and run on the host"
 fi
 pkg_init chroot swaks openssl systemd-analyze debootstrap
-plan 26
+plan 28
 find_deb
 diag "deb: $DEB"
 make_pki
@@ -63,8 +63,17 @@ for f in /usr/sbin/forcetls-milter /etc/forcetls/forcetls.conf \
 done
 if grep -q 'forcetls[^-]' "$PKG_TOP/Makefile.am" && grep -Eq '^bin_PROGRAMS.*forcetls([^-]|$)' "$PKG_TOP/Makefile.am"; then
     ok "installed: /usr/bin/forcetls" test -f "$PKG_ROOT/usr/bin/forcetls"
+    ok "installed: /usr/share/man/man1/forcetls.1.gz" test -f "$PKG_ROOT/usr/share/man/man1/forcetls.1.gz"
+    # The tool reads the conffile by default, as an unprivileged user too
+    # (it is 0644), and its last line is a decision line.
+    explain_out=$(in_root setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        forcetls explain rcpt=postmaster@example.org 2>&1)
+    like "$(tail -n 1 <<<"$explain_out")" '^s=explain decision=accept ' \
+        "forcetls explain as nobody judges by /etc/forcetls/forcetls.conf"
 else
     skip "installed: /usr/bin/forcetls" "the tree builds no /usr/bin/forcetls yet"
+    skip "installed: /usr/share/man/man1/forcetls.1.gz" "the tree builds no /usr/bin/forcetls yet"
+    skip "forcetls explain as nobody judges by /etc/forcetls/forcetls.conf" "the tree builds no /usr/bin/forcetls yet"
 fi
 # shellcheck disable=SC2016
 like "$(in_root dpkg-query -W -f '${Conffiles}' forcetls)" '^ */etc/forcetls/forcetls.conf ' \

@@ -138,10 +138,11 @@ check "%check ran no end-to-end test" no_e2e
 # --- the files ----------------------------------------------------------------
 rpm -qlp "$rpmfile" >"$work/files" 2>/dev/null
 has() { grep -qx "$1" "$work/files"; }
-for f in /usr/sbin/forcetls-milter /etc/forcetls/forcetls.conf \
+for f in /usr/sbin/forcetls-milter /usr/bin/forcetls /etc/forcetls/forcetls.conf \
     /usr/libexec/forcetls/forcetls-socketdir \
     /usr/lib/systemd/system/forcetls-milter.service \
     /usr/lib/sysusers.d/forcetls.conf \
+    '/usr/share/man/man1/forcetls\.1\(\.gz\)\{0,1\}' \
     '/usr/share/man/man8/forcetls-milter\.8\(\.gz\)\{0,1\}' \
     '/usr/share/man/man5/forcetls\.conf\.5\(\.gz\)\{0,1\}' \
     '/usr/share/licenses/forcetls\(-[0-9.]*\)\{0,1\}/LICENSE' \
@@ -171,6 +172,8 @@ check "/etc/forcetls/forcetls.conf is %config(noreplace), root-owned, 0644" \
     attr '-rw-r--r-- root:root cn' /etc/forcetls/forcetls.conf
 check "/usr/sbin/forcetls-milter is root-owned, 0755" \
     attr '-rwxr-xr-x root:root ' /usr/sbin/forcetls-milter
+check "/usr/bin/forcetls is root-owned, 0755" \
+    attr '-rwxr-xr-x root:root ' /usr/bin/forcetls
 check "forcetls-socketdir is root-owned, 0755" \
     attr '-rwxr-xr-x root:root ' /usr/libexec/forcetls/forcetls-socketdir
 mkdir "$work/root"
@@ -250,6 +253,15 @@ conf_ok() {
         >"$work/conf-check.txt" 2>&1 || { diag <"$work/conf-check.txt"; return 1; }
 }
 check "forcetls-milter -n accepts the RPM's forcetls.conf" conf_ok
+# The packaged tool explains a mail by the packaged configuration; its last
+# line is a decision line.
+explain_ok() {
+    "$work/root/usr/bin/forcetls" explain -c "$work/root/etc/forcetls/forcetls.conf" \
+        rcpt=postmaster@example.org >"$work/explain.txt" 2>&1 &&
+        tail -n 1 "$work/explain.txt" | grep -q '^s=explain decision=accept ' ||
+        { diag <"$work/explain.txt"; return 1; }
+}
+check "forcetls explain judges by the RPM's forcetls.conf" explain_ok
 
 # --- installed into a pristine Debian 12 root ---------------------------------
 # `rpm --root` runs the scriptlets chrooted there: %pre must create the user,

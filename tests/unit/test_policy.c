@@ -710,7 +710,8 @@ t_names(void **state)
     static const char *const reasons[] = {
         "ok", "exempt", "no_tls", "tls_version", "weak_cipher",
         "no_forward_secrecy", "no_client_cert", "cert_name_mismatch",
-        "cert_issuer_mismatch", "ip_not_allowed", "internal",
+        "cert_issuer_mismatch", "ip_not_allowed", "cert_not_yet_valid",
+        "cert_retired", "internal",
     };
     static const char *const decisions[] = {
         "accept", "monitor", "tempfail", "reject",
@@ -735,6 +736,10 @@ t_names(void **state)
     check_str("no_tls text", policy_default_text(REASON_NO_TLS), TX_NO_TLS);
     check_str("cert text", policy_default_text(REASON_NO_CLIENT_CERT),
               TX_CERT);
+    check_str("not yet valid text",
+              policy_default_text(REASON_CERT_NOT_YET_VALID), TX_BADCERT);
+    check_str("retired text", policy_default_text(REASON_CERT_RETIRED),
+              TX_BADCERT);
 }
 
 /* --- log lines ------------------------------------------------------------ */

@@ -146,6 +146,8 @@ static const struct {
     { "8.17.1", MTA_SENDMAIL },
     { "Exim 4.96", MTA_UNKNOWN },
     { " Postfix", MTA_UNKNOWN },
+    { "Foo 3.7.11", MTA_UNKNOWN },
+    { "Sendmail 8.17.1", MTA_UNKNOWN },
 };
 
 static void
@@ -158,6 +160,140 @@ t_dialect(void **state)
         check_int_in("dialect", dialect_cases[i].v,
                      tlsfacts_dialect(dialect_cases[i].v),
                      dialect_cases[i].want);
+}
+
+/* Every (setting, detected) pair: a contradiction or no clue is unknown. */
+static void
+t_dialect_resolve(void **state)
+{
+    static const struct {
+        enum mta_setting setting;
+        enum mta_dialect detected;
+        enum mta_dialect want;
+        const char *name;
+    } cases[] = {
+        { MTA_SETTING_AUTO, MTA_UNKNOWN, MTA_UNKNOWN, "auto, unknown" },
+        { MTA_SETTING_AUTO, MTA_POSTFIX, MTA_POSTFIX, "auto, postfix" },
+        { MTA_SETTING_AUTO, MTA_SENDMAIL, MTA_SENDMAIL, "auto, sendmail" },
+        { MTA_SETTING_POSTFIX, MTA_UNKNOWN, MTA_POSTFIX, "postfix, unknown" },
+        { MTA_SETTING_POSTFIX, MTA_POSTFIX, MTA_POSTFIX, "postfix, postfix" },
+        { MTA_SETTING_POSTFIX, MTA_SENDMAIL, MTA_UNKNOWN,
+          "postfix, sendmail (contradiction)" },
+        { MTA_SETTING_SENDMAIL, MTA_UNKNOWN, MTA_SENDMAIL,
+          "sendmail, unknown" },
+        { MTA_SETTING_SENDMAIL, MTA_POSTFIX, MTA_UNKNOWN,
+          "sendmail, postfix (contradiction)" },
+        { MTA_SETTING_SENDMAIL, MTA_SENDMAIL, MTA_SENDMAIL,
+          "sendmail, sendmail" },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_LEN(cases); i++)
+        check_int_in("tlsfacts_dialect_resolve", cases[i].name,
+                     tlsfacts_dialect_resolve(cases[i].setting,
+                                              cases[i].detected),
+                     cases[i].want);
+}
+
+/*
+ * The whole way from macro v and the mta setting to a trusted certificate,
+ * as callbacks.c goes it: tlsfacts_dialect, tlsfacts_dialect_resolve,
+ * tlsfacts_from_macros.
+ */
+static void
+t_mta_detection(void **state)
+{
+    /* Postfix's macros for a verified certificate. */
+    static const struct tls_macros postfix_cert = {
+        .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+        .cipher_bits = "256", .cert_subject = "mail.contoso.com",
+        .cert_issuer = "Contoso Issuing CA",
+    };
+    /* Sendmail's for an unverified certificate naming the partner: the DN
+     * and the CN macros say contoso, {verify} does not say OK. */
+    static const struct tls_macros sendmail_unverified = {
+        .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+        .cipher_bits = "256", .verify = "FAIL",
+        .cert_subject = "/C=US/O=Contoso/CN=mail.contoso.com",
+        .cert_issuer = "/CN=Contoso+20Issuing+20CA",
+        .cn_subject = "mail.contoso.com", .cn_issuer = "Contoso+20Issuing+20CA",
+    };
+    /* The same without any {verify} at all. */
+    static const struct tls_macros sendmail_no_verify = {
+        .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+        .cipher_bits = "256",
+        .cert_subject = "/C=US/O=Contoso/CN=mail.contoso.com",
+        .cn_subject = "mail.contoso.com",
+    };
+    static const struct tls_macros sendmail_verified = {
+        .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+        .cipher_bits = "256", .verify = "OK",
+        .cert_subject = "/C=US/O=Contoso/CN=mail.contoso.com",
+        .cn_subject = "mail.contoso.com", .cn_issuer = "Contoso+20Issuing+20CA",
+    };
+    static const struct {
+        const char *name;
+        const char *v;
+        enum mta_setting setting;
+        const struct tls_macros *m;
+        enum mta_dialect dialect;
+        const char *cn;          /* NULL: no certificate trusted */
+    } cases[] = {
+        { "postfix, auto", "Postfix 3.7.11", MTA_SETTING_AUTO,
+          &postfix_cert, MTA_POSTFIX, "mail.contoso.com" },
+        { "renamed postfix, auto: unknown, no certificate", "Foo 3.7.11",
+          MTA_SETTING_AUTO, &postfix_cert, MTA_UNKNOWN, NULL },
+        { "renamed postfix, mta postfix: trusted", "Foo 3.7.11",
+          MTA_SETTING_POSTFIX, &postfix_cert, MTA_POSTFIX,
+          "mail.contoso.com" },
+        { "postfix without macro v, mta postfix: trusted", NULL,
+          MTA_SETTING_POSTFIX, &postfix_cert, MTA_POSTFIX,
+          "mail.contoso.com" },
+        { "postfix without macro v, auto: no certificate", NULL,
+          MTA_SETTING_AUTO, &postfix_cert, MTA_UNKNOWN, NULL },
+        { "postfix, mta sendmail (contradiction)", "Postfix 3.7.11",
+          MTA_SETTING_SENDMAIL, &postfix_cert, MTA_UNKNOWN, NULL },
+        { "sendmail DN without verify=OK, auto", "8.17.1.9",
+          MTA_SETTING_AUTO, &sendmail_unverified, MTA_SENDMAIL, NULL },
+        { "sendmail DN without verify=OK, mta postfix (contradiction)",
+          "8.17.1.9", MTA_SETTING_POSTFIX, &sendmail_unverified, MTA_UNKNOWN,
+          NULL },
+        { "sendmail DN without verify=OK, mta sendmail", "8.17.1.9",
+          MTA_SETTING_SENDMAIL, &sendmail_unverified, MTA_SENDMAIL, NULL },
+        { "sendmail DN, no verify macro, auto", "8.17.1.9",
+          MTA_SETTING_AUTO, &sendmail_no_verify, MTA_SENDMAIL, NULL },
+        { "sendmail DN, no verify macro, mta postfix (contradiction)",
+          "8.17.1.9", MTA_SETTING_POSTFIX, &sendmail_no_verify, MTA_UNKNOWN,
+          NULL },
+        { "sendmail DN, no verify macro, mta sendmail", "8.17.1.9",
+          MTA_SETTING_SENDMAIL, &sendmail_no_verify, MTA_SENDMAIL, NULL },
+        { "sendmail verified, auto", "8.17.1.9", MTA_SETTING_AUTO,
+          &sendmail_verified, MTA_SENDMAIL, "mail.contoso.com" },
+        { "sendmail verified, mta postfix (contradiction)", "8.17.1.9",
+          MTA_SETTING_POSTFIX, &sendmail_verified, MTA_UNKNOWN, NULL },
+        { "renamed sendmail verified, mta sendmail", "Foo",
+          MTA_SETTING_SENDMAIL, &sendmail_verified, MTA_SENDMAIL,
+          "mail.contoso.com" },
+        { "renamed sendmail verified, auto", "Foo", MTA_SETTING_AUTO,
+          &sendmail_verified, MTA_UNKNOWN, NULL },
+    };
+    struct tls_facts f;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        enum mta_dialect d = tlsfacts_dialect_resolve(
+            cases[i].setting, tlsfacts_dialect(cases[i].v));
+
+        check_int_in("dialect", cases[i].name, d, cases[i].dialect);
+        tlsfacts_from_macros(&f, d, cases[i].m);
+        check_bool_in("tls", cases[i].name, f.tls, true);
+        check_bool_in("cert_verified", cases[i].name, f.cert_verified,
+                      cases[i].cn != NULL);
+        check_str_in("cert_cn", cases[i].name, f.cert_cn,
+                     cases[i].cn != NULL ? cases[i].cn : "");
+    }
 }
 
 /* --- xtext ---------------------------------------------------------------- */
@@ -330,17 +466,18 @@ static const struct {
         .cn_subject = "a+0D+0Ab=c", .cn_issuer = "+22Q+22" },
       { true, TLS_VERSION_1_2, "TLSv1.2", "AES256-SHA", 256, false, true,
         "a\r\nb=c", "\"Q\"" } },
-    { "unknown MTA trusts verify=OK only", MTA_UNKNOWN,
+    { "unknown MTA: cert_subject is no trust", MTA_UNKNOWN,
       { .tls_version = "TLSv1.2", .cipher = "AES256-SHA",
         .cipher_bits = "256", .cert_subject = "mail.contoso.com" },
       { true, TLS_VERSION_1_2, "TLSv1.2", "AES256-SHA", 256, false, false,
         "", "" } },
-    { "unknown MTA with verify=OK", MTA_UNKNOWN,
+    { "unknown MTA: verify=OK is no trust either", MTA_UNKNOWN,
       { .tls_version = "TLSv1.2", .cipher = "AES256-SHA",
         .cipher_bits = "256", .verify = "OK",
-        .cert_subject = "/CN=wrong.example", .cn_subject = "a+2Eexample" },
-      { true, TLS_VERSION_1_2, "TLSv1.2", "AES256-SHA", 256, false, true,
-        "a.example", "" } },
+        .cert_subject = "/CN=wrong.example", .cn_subject = "a+2Eexample",
+        .cert_issuer = "CA", .cn_issuer = "CA" },
+      { true, TLS_VERSION_1_2, "TLSv1.2", "AES256-SHA", 256, false, false,
+        "", "" } },
     { "sendmail verify without TLS", MTA_SENDMAIL,
       { .verify = "OK", .cn_subject = "a.example" },
       { false, TLS_VERSION_NONE, "none", "none", 0, false, false, "", "" } },
@@ -578,6 +715,8 @@ main(void)
         cmocka_unit_test(t_parse_version),
         cmocka_unit_test(t_version_name),
         cmocka_unit_test(t_dialect),
+        cmocka_unit_test(t_dialect_resolve),
+        cmocka_unit_test(t_mta_detection),
         cmocka_unit_test(t_xtext),
         cmocka_unit_test(t_xtext_bounds),
         cmocka_unit_test(t_from_macros),
