@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/x509v3.h>
+
 #include "addr.h"
 #include "config_syntax.h"
 #include "connector.h"
@@ -206,6 +208,11 @@ static bool run(const struct options *o, X509_STORE *store, char *err,
     if (res.chain == NULL ||
         !certinfo_facts(res.chain, store, src.now, info, err, errsz))
         goto out;
+    if (o->probe != NULL && req.host_is_name) {
+        src.probe_host = req.host;
+        src.host_covered = X509_check_host(sk_X509_value(res.chain, 0),
+                                           req.host, 0, 0, NULL) == 1;
+    }
     /* All of the output or none of it. */
     if ((mem = open_memstream(&buf, &len)) == NULL) {
         snprintf(err, errsz, "out of memory");

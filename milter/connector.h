@@ -26,6 +26,8 @@ struct connector_source {
     const char *cert_file;       /* --cert FILE, or NULL */
     const char *probe_target;    /* --probe HOST[:PORT] as given, or NULL */
     const char *probe_address;   /* the address that answered */
+    const char *probe_host;      /* the probed host when it is a name */
+    bool host_covered;           /* the leaf is valid for probe_host */
     const char *cafile;          /* --CAfile, or NULL */
     const char *name;            /* --name, or NULL: from the certificate */
     int64_t now;                 /* UTC seconds: expired or not yet valid */

@@ -230,6 +230,12 @@ static void print_header(const struct certinfo *info,
     fprintf(out, "from %s until %s%s\n", from, until,
             src->now >= info->not_after ? " (EXPIRED)" :
             src->now < info->not_before ? " (NOT YET VALID)" : "");
+    if (src->probe_host != NULL) {
+        label(out, "host name:");
+        connector_quote(out, src->probe_host, strlen(src->probe_host));
+        fputs(src->host_covered ? " is a name of the certificate\n" :
+              " is NOT a name of the certificate\n", out);
+    }
     if (src->probe_target != NULL) {
         label(out, "TLS:");
         fprintf(out, "%s, cipher %s (%d bits), %s\n", src->tls_version,

@@ -107,8 +107,9 @@ unlike "$err" "$GEN:[0-9]+:" "and -n names no line of them ($err)"
 
 run_tool byname --probe "localhost:$PARTNER_PORT"
 if [ "$(rc_of byname)" = 0 ] && grep -q '^# subject CN:  "mail.partner.example"' "$E2E_DIR/byname.out" &&
-   grep -q '^# verify: *not checked' "$E2E_DIR/byname.out"; then
-    pass "--probe by host name (SNI, every address tried), no --CAfile: not verified"
+   grep -q '^# verify: *not checked' "$E2E_DIR/byname.out" &&
+   grep -q '^# host name:   "localhost" is NOT a name of the certificate$' "$E2E_DIR/byname.out"; then
+    pass "--probe by host name (SNI, every address tried), no --CAfile: not verified, the name checked"
 else
     fail "--probe by host name" "got exit $(rc_of byname): $(err_of byname)" "$(out_of byname)"
 fi

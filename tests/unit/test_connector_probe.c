@@ -121,19 +121,23 @@ static void fake_serve(int fd, enum fake kind)
     serve_tls(fd);
 }
 
-/* Fork a fake server on a loopback port; its port into *port. */
-static pid_t fake_start(enum fake kind, unsigned *port)
+/* Fork a fake server on a loopback port of family; its port into *port. */
+static pid_t fake_start(enum fake kind, int family, unsigned *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t alen = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a4 = { .sin_family = AF_INET };
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+    struct sockaddr *a = family == AF_INET6 ? (struct sockaddr *)&a6 :
+                         (struct sockaddr *)&a4;
+    socklen_t alen = family == AF_INET6 ? sizeof a6 : sizeof a4;
+    int s = socket(family, SOCK_STREAM, 0);
     pid_t pid;
 
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(s, 1) != 0 || getsockname(s, (struct sockaddr *)&a, &alen) != 0)
-        fail_msg("fake server: cannot listen on 127.0.0.1");
-    *port = ntohs(a.sin_port);
+    a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a6.sin6_addr = in6addr_loopback;
+    if (s < 0 || bind(s, a, alen) != 0 || listen(s, 1) != 0 ||
+        getsockname(s, a, &alen) != 0)
+        fail_msg("fake server: cannot listen on the loopback address");
+    *port = ntohs(family == AF_INET6 ? a6.sin6_port : a4.sin_port);
     pid = fork();
     if (pid < 0)
         fail_msg("fork failed");
@@ -162,7 +166,7 @@ static bool probe_fake(enum fake kind, long timeout_ms, struct probe_result *res
 {
     struct probe_request req = { .timeout_ms = timeout_ms, .helo = "probe.lab.example" };
     unsigned port;
-    pid_t pid = fake_start(kind, &port);
+    pid_t pid = fake_start(kind, AF_INET, &port);
     bool ok;
 
     snprintf(target, targetsz, "127.0.0.1:%u", port);
@@ -195,6 +199,36 @@ static void test_probe_tls(void **state)
     certinfo_chain_free(res.chain);
     X509_STORE_free(store);
     free(info);
+}
+
+/* IPv6: "[::1]:PORT", the address in brackets in what it reports. */
+static void test_probe_ipv6(void **state)
+{
+    struct probe_request req = { .timeout_ms = 10000, .helo = "probe.lab.example" };
+    struct probe_result res;
+    char err[PROBE_ERR_MAX], target[64];
+    unsigned port;
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    pid_t pid;
+    bool ok;
+
+    (void)state;
+    if (s < 0) {
+        skip();
+        return;
+    }
+    close(s);
+    pid = fake_start(FAKE_TLS, AF_INET6, &port);
+    snprintf(target, sizeof target, "[::1]:%u", port);
+    if (!probe_parse_target(target, &req, err, sizeof err))
+        fail_msg("probe_parse_target(%s): got \"%s\"", target, err);
+    ok = probe_run(&req, &res, err, sizeof err);
+    fake_stop(pid);
+    if (!ok)
+        fail_msg("probe %s: got error \"%s\", want success", target, err);
+    check_str("address", res.address, target);
+    check_int("chain", sk_X509_num(res.chain), 2);
+    certinfo_chain_free(res.chain);
 }
 
 /* Each bound and refusal: one error naming the target. */
@@ -264,6 +298,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probe_tls),
+        cmocka_unit_test(test_probe_ipv6),
         cmocka_unit_test(test_probe_errors),
         cmocka_unit_test(test_probe_targets),
     };
