@@ -118,6 +118,30 @@ static void test_facts_two_cns(void **state)
     X509_free(leaf);
 }
 
+/* Other PEM blocks (a private key) around the certificates are skipped. */
+static void test_pem_with_key(void **state)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char err[CERTINFO_ERR_MAX], *data;
+    STACK_OF(X509) *chain;
+    long n;
+
+    (void)state;
+    if (bio == NULL || !PEM_write_bio_PrivateKey(bio, ec_key, NULL, NULL, 0,
+                                                 NULL, NULL) ||
+        !PEM_write_bio_X509(bio, leaf_ec) || !PEM_write_bio_X509(bio, inter) ||
+        !PEM_write_bio_PrivateKey(bio, rsa_key, NULL, NULL, 0, NULL, NULL))
+        fail_msg("PEM with keys: set-up failed");
+    n = BIO_get_mem_data(bio, &data);
+    chain = certinfo_parse_pem("keys.pem", data, (size_t)n, err, sizeof err);
+    if (chain == NULL)
+        fail_msg("certinfo_parse_pem: got \"%s\", want 2 certificates", err);
+    check_int("certificates", sk_X509_num(chain), 2);
+    check_int("leaf first", X509_cmp(sk_X509_value(chain, 0), leaf_ec), 0);
+    certinfo_chain_free(chain);
+    BIO_free(bio);
+}
+
 /* ---- quoting ---- */
 
 /* Parse "v = TEXT;" with libconfig; the string into out (malloc'ed). */
@@ -578,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_facts_ec_presented_root),
         cmocka_unit_test(test_facts_not_verified),
         cmocka_unit_test(test_facts_two_cns),
+        cmocka_unit_test(test_pem_with_key),
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_blocks_values),
         cmocka_unit_test(test_blocks_hostile),

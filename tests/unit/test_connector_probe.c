@@ -13,10 +13,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
 #include "certinfo.h"
+#include "connector.h"
 #include "probe.h"
 #include "tlsfacts.h"
 #include "testutil.h"
@@ -27,6 +29,7 @@
 /* What a fake server does after accepting. */
 enum fake {
     FAKE_TLS,            /* a proper STARTTLS server with the RSA chain */
+    FAKE_TLS10,          /* the same, but TLSv1 only (an old server) */
     FAKE_SILENT,         /* never says anything */
     FAKE_MANY_LINES,     /* a greeting of 101 lines */
     FAKE_LONG_LINE,      /* a greeting line of 3000 bytes */
@@ -59,13 +62,18 @@ static void get_line(int fd)
         ;
 }
 
-/* The child's TLS server side on fd. */
-static void serve_tls(int fd)
+/* The child's TLS server side on fd; TLSv1 only when old. */
+static void serve_tls(int fd, bool old)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL *ssl;
     char buf[64];
 
+    if (ctx != NULL && old &&
+        (SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0") != 1 ||
+         SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) != 1 ||
+         SSL_CTX_set_max_proto_version(ctx, TLS1_VERSION) != 1))
+        _exit(6);
     if (ctx == NULL || SSL_CTX_use_certificate(ctx, leaf_rsa) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, rsa_key) != 1 ||
         SSL_CTX_add1_chain_cert(ctx, inter) != 1 || (ssl = SSL_new(ctx)) == NULL)
@@ -118,7 +126,7 @@ static void fake_serve(int fd, enum fake kind)
         get_line(fd);
         _exit(0);
     }
-    serve_tls(fd);
+    serve_tls(fd, kind == FAKE_TLS10);
 }
 
 /* Fork a fake server on a loopback port of family; its port into *port. */
@@ -198,6 +206,45 @@ static void test_probe_tls(void **state)
     check_str("root", info->root.s, ROOT_CN);
     certinfo_chain_free(res.chain);
     X509_STORE_free(store);
+    free(info);
+}
+
+/* An old server (TLSv1 only): reported, not refused; the block says so. */
+static void test_probe_tls10(void **state)
+{
+    struct connector_source src = { .probe_target = "old.lab.example",
+                                    .probe_address = "127.0.0.1:25" };
+    struct probe_result res;
+    struct certinfo *info = malloc(sizeof *info);
+    char err[PROBE_ERR_MAX], target[64], *out = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    (void)state;
+    if (!probe_fake(FAKE_TLS10, 10000, &res, err, sizeof err, target,
+                    sizeof target))
+        fail_msg("probe: got error \"%s\", want TLSv1 reported", err);
+    check_str("version", res.version, "TLSv1");
+    check_bool_in("forward_secret", res.cipher, res.forward_secret,
+                  strncmp(res.cipher, "ECDHE-", 6) == 0 ||
+                  strncmp(res.cipher, "DHE-", 4) == 0);
+    if (!certinfo_facts(res.chain, NULL, (int64_t)time(NULL), info, err,
+                        sizeof err))
+        fail_msg("certinfo_facts: got \"%s\"", err);
+    src.tls_version = res.version;
+    src.tls_cipher = res.cipher;
+    src.tls_bits = res.bits;
+    src.forward_secret = res.forward_secret;
+    f = open_memstream(&out, &len);
+    if (!connector_print(info, &src, f, err, sizeof err))
+        fail_msg("connector_print: got \"%s\"", err);
+    fclose(f);
+    if (strstr(out, "    min_tls_version = \"TLSv1.2\";\n    # the probe"
+               " negotiated TLSv1: this partner may not meet the floor\n")
+        == NULL)
+        fail_msg("TLSv1: got\n%s\nwant the note under min_tls_version", out);
+    free(out);
+    certinfo_chain_free(res.chain);
     free(info);
 }
 
@@ -302,6 +349,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probe_tls),
+        cmocka_unit_test(test_probe_tls10),
         cmocka_unit_test(test_probe_ipv6),
         cmocka_unit_test(test_probe_errors),
         cmocka_unit_test(test_probe_targets),
