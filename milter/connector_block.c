@@ -7,7 +7,9 @@
  * every value reads back as exactly the certificate's bytes), and which
  * certificate names may go into the blocks: a name the loader would
  * refuse (not a certificate-name pattern, a control or NUL byte, too long)
- * is left out with a comment saying why, so that the blocks always load.
+ * or the daemon could never match (a wildcard CN, an issuer CN longer than
+ * it keeps) is left out with a comment saying why, so that the blocks
+ * always load and never name what cannot match.
  *
  * Must not: print any certificate text unquoted (a name with a line break
  * must not end a comment and become configuration), or widen what the
@@ -78,7 +80,7 @@ static struct usable name_usable(const struct certinfo_text *t, bool pattern)
     else if (strlen(t->s) != t->len)
         u.why = "contains a NUL byte";
     else if (!pattern && strncmp(t->s, "*.", 2) == 0)
-        u.why = "a wildcard, where one host name is needed";
+        u.why = "a wildcard, not one host name";
     else
         u.ok = addr_normalize_pattern(t->s, u.norm, sizeof u.norm, &u.why);
     return u;
@@ -91,8 +93,8 @@ static struct usable issuer_usable(const struct certinfo_text *t)
 
     if (!t->present || t->len == 0)
         u.why = "absent";
-    else if (t->cut || !syntax_issuer(t->s, &u.why))
-        u.why = "longer than a certificate name can be";
+    else if (t->cut || t->len >= TLSFACTS_NAME_MAX - 1)
+        u.why = "longer than the daemon keeps of an issuer CN (254 bytes)";
     else if (strlen(t->s) != t->len)
         u.why = "contains a NUL byte";
     else if (syntax_has_control(t->s))
@@ -247,7 +249,8 @@ static void print_header(const struct certinfo *info,
 /* The certificates = ( ... ) of the inbound block, or why there is none. */
 static void print_identity(const struct certinfo *info, FILE *out)
 {
-    struct usable cn = name_usable(&info->cn, true);
+    /* The daemon matches the CN as a host name: never a wildcard CN. */
+    struct usable cn = name_usable(&info->cn, false);
     struct usable issuer = issuer_usable(&info->issuer_cn);
     char until[SYNTAX_UTC_TEXT];
 

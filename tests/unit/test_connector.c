@@ -474,6 +474,70 @@ static void test_blocks_ip_cn(void **state)
     X509_free(leaf);
 }
 
+/* A wildcard CN never matches as a name: left out; the domain still comes. */
+static void test_blocks_wildcard_cn(void **state)
+{
+    X509 *leaf = lab_leaf(ec_key, "*.lab.example", 13);
+    struct certinfo *info = malloc(sizeof *info);
+    struct config *c;
+    config_t cfg;
+    char *out;
+
+    (void)state;
+    facts_of(CERTS(leaf, inter), root, info);
+    out = print_blocks(info, NULL);
+    if (strstr(out, "    # names: the CN \"*.lab.example\" is left out: a"
+               " wildcard, not one host name.") == NULL)
+        fail_msg("wildcard CN: got\n%s\nwant it left out of names", out);
+    parse_blocks(&cfg, out);
+    check_str("name", lookup(&cfg, "inbound.[0].name"), "lab.example");
+    check_str("tls_domain: the first DNS name",
+              lookup(&cfg, "outbound.[0].tls_domain"), LEAF_CN);
+    config_destroy(&cfg);
+    c = load_blocks(out);
+    check_int("names loaded", (long long)c->inbound[0].identities[0].names.count, 0);
+    config_free(c);
+    free(out);
+    free(info);
+    X509_free(leaf);
+}
+
+/* Issuer CNs of 254 bytes are written; of 255, left out (the daemon cuts). */
+static void test_blocks_issuer_length(void **state)
+{
+    static const size_t lens[] = { 254, 255 };
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(lens); i++) {
+        char issuer[300];
+        X509 *ca, *leaf;
+        struct certinfo *info = malloc(sizeof *info);
+        struct config *c;
+        char *out;
+
+        memset(issuer, 'I', lens[i]);
+        issuer[lens[i]] = '\0';
+        ca = make_cert(k, issuer, lens[i], root, root_key, true, NULL);
+        leaf = make_cert(ec_key, LEAF_CN, strlen(LEAF_CN), ca, k, false, NULL);
+        facts_of(CERTS(leaf, ca), root, info);
+        out = print_blocks(info, NULL);
+        c = load_blocks(out);
+        check_int_in("issuers written", lens[i] == 254 ? "254 bytes" : "255 bytes",
+                     (long long)c->inbound[0].identities[0].issuers.count,
+                     lens[i] == 254 ? 1 : 0);
+        if (lens[i] == 255 && strstr(out, "is left out: longer than the daemon"
+                                     " keeps of an issuer CN (254 bytes).") == NULL)
+            fail_msg("255 bytes: got\n%s\nwant the comment", out);
+        config_free(c);
+        free(out);
+        free(info);
+        X509_free(leaf);
+        X509_free(ca);
+    }
+    EVP_PKEY_free(k);
+}
+
 /* ---- connector_main: exact error lines ---- */
 
 /* Run connector_main with words; its stdout and stderr into the buffers. */
@@ -609,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_blocks_issuer_control),
         cmocka_unit_test(test_blocks_nul_cn),
         cmocka_unit_test(test_blocks_ip_cn),
+        cmocka_unit_test(test_blocks_wildcard_cn),
+        cmocka_unit_test(test_blocks_issuer_length),
         cmocka_unit_test(test_main_errors),
     };
 
