@@ -33,6 +33,7 @@ enum fake {
     FAKE_SILENT,         /* never says anything */
     FAKE_MANY_LINES,     /* a greeting of 101 lines */
     FAKE_LONG_LINE,      /* a greeting line of 3000 bytes */
+    FAKE_BIG,            /* 40 greeting lines of 2000 bytes: 80 KB */
     FAKE_REFUSE,         /* 554 at once */
     FAKE_NO_STARTTLS,    /* EHLO without STARTTLS */
     FAKE_INJECT,         /* 220 to STARTTLS, then more plaintext */
@@ -105,6 +106,16 @@ static void fake_serve(int fd, enum fake kind)
         memcpy(line, "220 ", 4);
         memcpy(line + 3000, "\r\n", 3);
         put(fd, line);
+        _exit(0);
+    }
+    if (kind == FAKE_BIG) {
+        char line[2001];
+
+        memset(line, 'x', 1998);
+        memcpy(line, "220-", 4);
+        memcpy(line + 1998, "\r\n", 3);
+        for (int i = 0; i < 40; i++)
+            put(fd, line);
         _exit(0);
     }
     if (kind == FAKE_REFUSE) {
@@ -289,6 +300,7 @@ static void test_probe_errors(void **state)
         { FAKE_SILENT, 300, "timed out after 0.300 s waiting for the greeting" },
         { FAKE_MANY_LINES, 5000, "a reply of more than 100 lines (the greeting)" },
         { FAKE_LONG_LINE, 5000, "a reply line longer than 2048 bytes (the greeting)" },
+        { FAKE_BIG, 5000, "more than 65536 bytes before TLS (the greeting)" },
         { FAKE_REFUSE, 5000, "the server refused the session: \"554 5.7.1 go \\\"away\\\"\"" },
         { FAKE_NO_STARTTLS, 5000, "the server does not offer STARTTLS" },
         { FAKE_INJECT, 5000, "the server sent more after its reply to STARTTLS"
