@@ -446,16 +446,23 @@ bool report_line_unescape(const char *in, size_t len, char *out,
 /* The field a key names, RF_COUNT for a key the report does not count. */
 static enum report_field field_of(const char *k, size_t len)
 {
-    static const char *const names[RF_COUNT] = {
-        [RF_DECISION] = "decision", [RF_WOULD] = "would",
-        [RF_DIRECTION] = "direction", [RF_CONNECTOR] = "connector",
-        [RF_STAGE] = "stage", [RF_REASON] = "reason", [RF_CLIENT] = "client",
-        [RF_SENDER] = "sender", [RF_TLS] = "tls", [RF_CIPHER] = "cipher",
-        [RF_CERT] = "cert", [RF_ISSUER] = "issuer",
+    static const struct {
+        const char *name;
+        size_t len;
+    } names[RF_COUNT] = {
+#define F(f, n) [f] = { n, sizeof(n) - 1 }
+        F(RF_DECISION, "decision"), F(RF_WOULD, "would"),
+        F(RF_DIRECTION, "direction"), F(RF_CONNECTOR, "connector"),
+        F(RF_STAGE, "stage"), F(RF_REASON, "reason"), F(RF_CLIENT, "client"),
+        F(RF_SENDER, "sender"), F(RF_TLS, "tls"), F(RF_CIPHER, "cipher"),
+        F(RF_CERT, "cert"), F(RF_ISSUER, "issuer"),
+#undef F
     };
 
+    /* Every line has a dozen keys: compare the first byte before the rest. */
     for (int f = 0; f < RF_COUNT; f++)
-        if (strlen(names[f]) == len && memcmp(names[f], k, len) == 0)
+        if (names[f].len == len && names[f].name[0] == k[0] &&
+            memcmp(names[f].name + 1, k + 1, len - 1) == 0)
             return (enum report_field)f;
     return RF_COUNT;
 }
