@@ -417,8 +417,13 @@ static bool count_partner(struct report_agg *agg, struct report_partner *p,
 
     p->recipients++;
     p->decisions[d]++;
-    if (cert != NULL && strcmp(cert, "none") != 0)
-        p->verified++;
+    if (cert != NULL && strcmp(cert, "none") != 0) {
+        if (p->verified++ == 0) {
+            p->first_cert_seq = agg->seq;
+            p->have_cert_time = l->have_time;
+            p->first_cert_time = l->time;
+        }
+    }
     if (tls != NULL && report_tls_old(tls))
         p->old_tls++;
     if (l->have_time) {
@@ -437,8 +442,10 @@ static bool count_partner(struct report_agg *agg, struct report_partner *p,
     ok = ok && count_field(agg, p, RM_WOULD, l, RF_WOULD);
     ok = ok && count_field(agg, p, RM_CIPHERS, l, RF_CIPHER);
     ok = ok && count_field(agg, p, RM_CLIENTS, l, RF_CLIENT);
-    if (d == RD_MONITOR)
+    if (d == RD_MONITOR) {
         ok = ok && count_field(agg, p, RM_MONITOR, l, RF_REASON);
+        ok = ok && count_field(agg, p, RM_MONITOR_WOULD, l, RF_WOULD);
+    }
     return ok;
 }
 

@@ -27,7 +27,9 @@
 /* The count maps of a partner (a connector or an unmatched domain). */
 enum report_map {
     RM_REASONS, RM_WOULD, RM_TLS, RM_CIPHERS, RM_NAMES, RM_ISSUERS,
-    RM_CLIENTS, RM_MONITOR,          /* reasons of decision=monitor lines */
+    RM_CLIENTS,
+    RM_MONITOR,               /* reasons of decision=monitor lines */
+    RM_MONITOR_WOULD,         /* would= of decision=monitor lines */
     RM_COUNT
 };
 
@@ -65,8 +67,11 @@ struct report_partner {
     uint64_t verified;        /* lines with a verified certificate */
     uint64_t old_tls;         /* lines over TLS older than 1.2 */
     uint64_t first_seq;
+    uint64_t first_cert_seq;  /* its first line with a verified certificate */
     bool have_time;
     int64_t first_time, last_time;
+    bool have_cert_time;
+    int64_t first_cert_time;
     struct report_map_table maps[RM_COUNT];
 };
 

@@ -120,6 +120,16 @@ static bool callout_old_tls(FILE *out, struct report_partner **v, size_t n,
     return true;
 }
 
+/* The total of a map's counts. */
+static uint64_t map_total(const struct report_map_table *map)
+{
+    uint64_t n = 0;
+
+    for (uint32_t i = 0; i < map->size; i++)
+        n += map->slots[i].key != NULL ? map->slots[i].count : 0;
+    return n;
+}
+
 /* Connectors whose monitor-mode failures would be refused, by reason. */
 static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
                             bool *shown)
@@ -128,6 +138,7 @@ static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
 
     for (size_t i = 0; i < n; i++) {
         const struct report_partner *p = v[i];
+        uint64_t softened = map_total(&p->maps[RM_MONITOR_WOULD]);
 
         if (p->decisions[RD_MONITOR] == 0)
             continue;
@@ -136,14 +147,16 @@ static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
         any = true;
         fputs("    ", out);
         put_partner(out, p);
-        fprintf(out, ": %llu recipients accepted only because of monitor mode"
-                " (would: ", (unsigned long long)p->decisions[RD_MONITOR]);
-        if (p->maps[RM_WOULD].used > 0) {
-            if (!put_map(out, &p->maps[RM_WOULD], NULL))
+        fprintf(out, ": %llu recipients accepted only because of monitor mode (",
+                (unsigned long long)p->decisions[RD_MONITOR]);
+        if (softened > 0) {
+            fputs("until its schedule ends; then ", out);
+            if (!put_map(out, &p->maps[RM_MONITOR_WOULD], NULL))
                 return false;
-        } else {
-            fputs("monitor: the connector's action", out);
         }
+        if (p->decisions[RD_MONITOR] > softened)
+            fprintf(out, "%saction monitor %llu", softened > 0 ? "; " : "",
+                    (unsigned long long)(p->decisions[RD_MONITOR] - softened));
         fputs("); reasons: ", out);
         if (!put_map(out, &p->maps[RM_MONITOR], NULL))
             return false;
@@ -309,12 +322,12 @@ static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                     compare_value(out, p, c, e[j], m == RM_NAMES, &any);
                     continue;
                 }
-                if (e[j]->first_seq <= p->first_seq)
+                if (e[j]->first_seq <= p->first_cert_seq)
                     continue;
                 if (!any)
                     fputs("  Certificate names and issuers not seen before"
-                          " (first seen after the connector's first line):\n",
-                          out);
+                          " (first seen after the connector's first line with"
+                          " a certificate):\n", out);
                 any = true;
                 fputs("    ", out);
                 put_partner(out, p);
@@ -322,8 +335,9 @@ static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                 put_value(out, e[j]->key);
                 fprintf(out, " first seen %s", when(e[j]->have_time,
                                                     e[j]->first_time, t));
-                fprintf(out, " (the connector's first line: %s), %llu recipients\n",
-                        when(p->have_time, p->first_time, t),
+                fprintf(out, " (the connector's first certificate: %s), %llu"
+                        " recipients\n", when(p->have_cert_time,
+                                              p->first_cert_time, t),
                         (unsigned long long)e[j]->count);
             }
             free(e);
