@@ -254,7 +254,7 @@ static void test_round_trip(void **state)
         "plain", "none", "mail.contoso.com", "<a@contoso.com>",
         "with space", "a\"quote", "\"", "x=y", "=", "back\\slash", "\\\"",
         "line\r\nforged=1 decision=accept", "\ttab", "", " ",
-        "\x01\x1f\x7f\x80\xff", "\xc3\xbc" "ber", "ends in \\", "\"\"\"",
+        "\x01\x1f\x7f\x80\xff", "\xc3\xbc\x62\x65\x72", "ends in \\", "\"\"\"",
         "...", "cut...", "\\x41", "\\n",
     };
     char big[4097], what[32];
@@ -306,7 +306,7 @@ static void test_daemon_lines(void **state)
     static const char *const hostile[] = {
         "mail.contoso.com", "a \"quoted\" name", "x=1 decision=accept",
         "cr\rlf\nforged", "\\x41 not an escape", "\x01\x7f\xfe\xff",
-        "\xc3\xbc" "ber.example", "tab\there",
+        "\xc3\xbc\x62\x65r.example", "tab\there",
     };
     char line[LOG_LINE_MAX], what[48];
 
@@ -591,8 +591,8 @@ static char *golden_log(void)
     static const char *const noise[] = {
         "Jan 10 08:00:00 mx1 postfix/smtpd[99]: connect from x[192.0.2.7]\n",
         "Jan 10 08:00:01 mx1 forcetls-milter[812]: reload ok inbound=2 outbound=1\n",
-        "Jan 10 08:00:02 mx1 forcetls-milter[812]: s=1 decision=reject "
-        "direction=inbound connector=contoso stage=rcpt reason=no_tls cert=\"cut\n",
+        ("Jan 10 08:00:02 mx1 forcetls-milter[812]: s=1 decision=reject "
+         "direction=inbound connector=contoso stage=rcpt reason=no_tls cert=\"cut\n"),
     };
     size_t size = 16384, used = 0;
     char *text = calloc(1, size), line[LOG_LINE_MAX];
