@@ -50,6 +50,12 @@ static const char *when(bool have, int64_t t, char buf[SYNTAX_UTC_TEXT])
     return buf;
 }
 
+/* "recipient" or "recipients" for a count. */
+static const char *recipients(uint64_t n)
+{
+    return n == 1 ? "recipient" : "recipients";
+}
+
 /* "inbound connector NAME" or "unmatched domain NAME". */
 static void put_partner(FILE *out, const struct report_partner *p)
 {
@@ -147,8 +153,9 @@ static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
         any = true;
         fputs("    ", out);
         put_partner(out, p);
-        fprintf(out, ": %llu recipients accepted only because of monitor mode (",
-                (unsigned long long)p->decisions[RD_MONITOR]);
+        fprintf(out, ": %llu %s accepted only because of monitor mode (",
+                (unsigned long long)p->decisions[RD_MONITOR],
+                recipients(p->decisions[RD_MONITOR]));
         if (softened > 0) {
             fputs("until its schedule ends; then ", out);
             if (!put_map(out, &p->maps[RM_MONITOR_WOULD], NULL))
@@ -204,16 +211,20 @@ static bool identity_lists(const struct cert_identity *id, const char *value,
     return false;
 }
 
-/* " (line L, from T, until T)" of an identity: its place and window. */
+/* "line L (valid from T until T)" of an identity: its place and window. */
 static void put_identity(FILE *out, const struct cert_identity *id)
 {
     char a[SYNTAX_UTC_TEXT], b[SYNTAX_UTC_TEXT];
+    bool from = id->valid_from != CONFIG_NO_START;
+    bool until = id->valid_until != CONFIG_NO_END;
 
-    fprintf(out, "line %d", id->line);
-    if (id->valid_from != CONFIG_NO_START)
-        fprintf(out, ", valid from %s", when(true, id->valid_from, a));
-    if (id->valid_until != CONFIG_NO_END)
-        fprintf(out, ", valid until %s", when(true, id->valid_until, b));
+    fprintf(out, "line %d (", id->line);
+    if (from)
+        fprintf(out, "valid from %s", when(true, id->valid_from, a));
+    if (until)
+        fprintf(out, "%svalid until %s", from ? " " : "",
+                when(true, id->valid_until, b));
+    fputs(from || until ? ")" : "no window)", out);
 }
 
 /* One seen name or issuer compared with the connector's identities. */
@@ -244,17 +255,17 @@ static void compare_value(FILE *out, const struct report_partner *p,
     put_partner(out, p);
     fprintf(out, ": %s ", what);
     put_value(out, e->key);
-    fprintf(out, " (%llu recipients, first seen %s", (unsigned long long)e->count,
-            when(e->have_time, e->first_time, t));
+    fprintf(out, " (%llu %s, first seen %s", (unsigned long long)e->count,
+            recipients(e->count), when(e->have_time, e->first_time, t));
     fprintf(out, ", last seen %s): ", when(e->have_time, e->last_time, t));
-    fputs(listed ? "a rotation in progress: listed by the identity of "
-                 : "not listed by any identity (identities: ", out);
+    fputs(listed ? "a rotation in progress: listed by the identities of "
+                 : "not listed by any identity (the connector's: ", out);
     for (size_t i = 0, k = 0; i < c->identity_count; i++) {
         const struct cert_identity *id = &c->identities[i];
 
         if (listed && !identity_lists(id, e->key, names))
             continue;
-        fputs(k++ > 0 ? "; " : "", out);
+        fputs(k++ > 0 ? ", " : "", out);
         put_identity(out, id);
     }
     fputs(listed ? "\n" : ")\n", out);
@@ -336,9 +347,8 @@ static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                 fprintf(out, " first seen %s", when(e[j]->have_time,
                                                     e[j]->first_time, t));
                 fprintf(out, " (the connector's first certificate: %s), %llu"
-                        " recipients\n", when(p->have_cert_time,
-                                              p->first_cert_time, t),
-                        (unsigned long long)e[j]->count);
+                        " %s\n", when(p->have_cert_time, p->first_cert_time, t),
+                        (unsigned long long)e[j]->count, recipients(e[j]->count));
             }
             free(e);
         }
@@ -363,8 +373,9 @@ static bool callout_candidates(FILE *out, struct report_partner **v, size_t n,
         any = true;
         fputs("    ", out);
         put_domain(out, v[i]->name);
-        fprintf(out, ": %llu recipients; cert names: ",
-                (unsigned long long)v[i]->recipients);
+        fprintf(out, ": %llu %s; cert names: ",
+                (unsigned long long)v[i]->recipients,
+                recipients(v[i]->recipients));
         if (!put_map(out, &v[i]->maps[RM_NAMES], NULL))
             return false;
         fputs("; issuers: ", out);

@@ -710,19 +710,19 @@ static void test_text_callouts(void **state)
     check_has("cut", text, "skipped: 1 cut or malformed decision lines", true);
     check_has("old TLS", text, "inbound connector woodgrove: 1 of 1 recipients"
               " (TLSv1 1)", true);
-    check_has("monitor (schedule)", text, "inbound connector contoso: 1 recipients"
+    check_has("monitor (schedule)", text, "inbound connector contoso: 1 recipient"
               " accepted only because of monitor mode (until its schedule ends;"
               " then reject 1); reasons: no_tls 1", true);
-    check_has("monitor (action)", text, "inbound connector woodgrove: 1 recipients"
+    check_has("monitor (action)", text, "inbound connector woodgrove: 1 recipient"
               " accepted only because of monitor mode (action monitor 1);"
               " reasons: tls_version 1", true);
     check_has("not seen before", text, "inbound connector contoso: issuer"
               " \"New Issuing CA\" first seen 2027-01-20T10:00:00Z (the"
               " connector's first certificate: 2027-01-10T09:00:00Z), 1"
-              " recipients\n", true);
+              " recipient\n", true);
     check_has("seen with the first certificate", text,
               "certificate name mail.contoso.com first seen", false);
-    check_has("candidate", text, "    example.net: 1 recipients; cert names:"
+    check_has("candidate", text, "    example.net: 1 recipient; cert names:"
               " mx.example.net 1; issuers: \"Example \\\"Issuing\\\" CA\" 1", true);
     check_has("block", text, "\ninbound connector contoso\n  recipients    3\n",
               true);
@@ -731,13 +731,62 @@ static void test_text_callouts(void **state)
 
     text = golden_output(false, conf);
     check_has("-c: rotation", text, "inbound connector contoso: issuer"
-              " \"New Issuing CA\" (1 recipients, first seen 2027-01-20T10:00:00Z,"
+              " \"New Issuing CA\" (1 recipient, first seen 2027-01-20T10:00:00Z,"
               " last seen 2027-01-20T10:00:00Z): a rotation in progress: listed by"
-              " the identity of line 8, valid from 2027-02-01T00:00:00Z", true);
-    check_has("-c: retiring", text, "issuer \"Old Issuing CA\" (1 recipients",
-              true);
+              " the identities of line 8 (valid from 2027-02-01T00:00:00Z)\n", true);
+    check_has("-c: retiring", text, "issuer \"Old Issuing CA\" (1 recipient,"
+              " first seen 2027-01-10T09:00:00Z, last seen 2027-01-10T09:00:00Z): a"
+              " rotation in progress: listed by the identities of line 6 (valid"
+              " until 2027-03-01T00:00:00Z)\n", true);
     check_has("-c: replaces not seen before", text, "not seen before", false);
     free(text);
+}
+
+/* -c: names and issuers no identity lists, and connectors not configured. */
+static void test_text_not_listed(void **state)
+{
+    static const char log[] =
+        "s=1 decision=reject direction=inbound connector=contoso stage=rcpt"
+        " reason=cert_issuer_mismatch tls=TLSv1.3 cert=MAIL.contoso.com."
+        " issuer=\"Rogue CA\"\n"
+        "s=2 decision=reject direction=inbound connector=contoso stage=rcpt"
+        " reason=cert_name_mismatch tls=TLSv1.3 cert=other.contoso.com"
+        " issuer=\"new issuing ca\"\n"
+        "s=3 decision=accept direction=inbound connector=woodgrove stage=rcpt"
+        " reason=ok tls=TLSv1.3 cert=anything.example issuer=Any\n"
+        "s=4 decision=accept direction=inbound connector=gone stage=rcpt"
+        " reason=ok tls=TLSv1.3 cert=none\n";
+    struct report_agg *agg = new_agg();
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+
+    (void)state;
+    if (out == NULL)
+        fail_msg("open_memstream failed");
+    count_text(agg, log);
+    if (!report_print_text(agg, conf, out))
+        fail_msg("print: got out of memory");
+    fclose(out);
+    check_has("issuer not listed", text, "inbound connector contoso: issuer"
+              " \"Rogue CA\" (1 recipient, first seen -, last seen -): not listed"
+              " by any identity (the connector's: line 6 (valid until"
+              " 2027-03-01T00:00:00Z), line 8 (valid from 2027-02-01T00:00:00Z))\n",
+              true);
+    check_has("name not listed", text, "inbound connector contoso: certificate"
+              " name other.contoso.com (1 recipient, first seen -, last seen -):"
+              " not listed", true);
+    /* names compare as the engine compares them: case, trailing dot */
+    check_has("name listed", text, "MAIL.contoso.com. (1 recipient, first seen"
+              " -, last seen -): a rotation", true);
+    check_has("issuer listed, any case", text, "\"new issuing ca\" (1 recipient,"
+              " first seen -, last seen -): a rotation", true);
+    check_has("no identities: nothing to compare", text, "anything.example (",
+              false);
+    check_has("not configured", text, "inbound connector gone: not in the"
+              " configuration\n", true);
+    free(text);
+    report_agg_free(agg);
 }
 
 /* The command's refusals: a message and exit 1. */
@@ -799,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_golden_json),
         cmocka_unit_test(test_text_callouts),
+        cmocka_unit_test(test_text_not_listed),
         cmocka_unit_test(test_command_errors),
     };
 
