@@ -176,7 +176,7 @@ static bool map_grow(struct report_map_table *map)
 {
     uint32_t size = map->size == 0 ? 8 : map->size * 2;
     struct report_map_table bigger = { calloc(size, sizeof(struct report_entry)),
-                                       size, map->used };
+                                       size, map->used, 0 };
 
     if (bigger.slots == NULL)
         return false;
@@ -195,11 +195,15 @@ static bool map_grow(struct report_map_table *map)
 static bool map_add(struct report_agg *agg, struct report_map_table *map,
                     const char *key, size_t len, const struct report_line *l)
 {
-    uint32_t hash = hash_bytes(agg->seed, key, len);
+    uint32_t hash;
     struct report_entry *e;
 
     if (map->size == 0 && !map_grow(map))
         return false;
+    e = &map->slots[map->last];
+    if (e->key != NULL && e->len == len && memcmp(e->key, key, len) == 0)
+        goto count;               /* the same value as last time */
+    hash = hash_bytes(agg->seed, key, len);
     e = map_slot(map, key, len, hash);
     if (e->key == NULL) {
         const char *copy = NULL;
@@ -230,6 +234,8 @@ static bool map_add(struct report_agg *agg, struct report_map_table *map,
             agg->values++;
         }
     }
+    map->last = (uint32_t)(e - map->slots);
+count:
     e->count++;
     if (l->have_time) {
         if (!e->have_time || l->time < e->first_time)

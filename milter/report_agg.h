@@ -54,6 +54,7 @@ struct report_map_table {
     struct report_entry *slots;
     uint32_t size;            /* a power of two, or 0 */
     uint32_t used;
+    uint32_t last;            /* slot of the value counted last (logs repeat) */
 };
 
 /* A connector, or (direction NULL) an unmatched sender domain. */
