@@ -40,7 +40,7 @@ enum report_decision {
 
 /* One counted value. */
 struct report_entry {
-    const char *key;          /* NUL-terminated (may hold other NULs: no) */
+    const char *key;          /* NUL-terminated, len bytes */
     uint32_t len;
     uint32_t hash;
     uint64_t count;

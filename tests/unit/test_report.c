@@ -121,6 +121,7 @@ static void parse_decision(const char *what, const char *line,
     "reason=no_tls client=192.0.2.7 sender=<a@contoso.com> rcpt=<b@example.org> " \
     "tls=none cipher=none cert=none"
 
+/* Every prefix form: its kind, its time in UTC, the values after it. */
 static void test_prefixes(void **state)
 {
     static const struct {
@@ -248,6 +249,7 @@ static void check_round_trip(const char *what, const char *value)
         fail_msg("%s: got other bytes than log_value was given", what);
 }
 
+/* log_value then report_line_unescape gives hostile values back. */
 static void test_round_trip(void **state)
 {
     static const char *const values[] = {
@@ -280,6 +282,7 @@ static void test_round_trip(void **state)
     check_round_trip("4 KB invalid bytes", big);
 }
 
+/* What log_value never writes is refused. */
 static void test_unescape_refused(void **state)
 {
     static const char *const bad[] = {
@@ -301,6 +304,7 @@ static void test_unescape_refused(void **state)
 
 /* ---- the daemon's own lines ---- */
 
+/* The daemon's own lines with hostile names read back field by field. */
 static void test_daemon_lines(void **state)
 {
     static const char *const hostile[] = {
@@ -419,7 +423,7 @@ static void test_bad_lines(void **state)
 
 /* ---- counting ---- */
 
-/* Count text (lines separated by \n) through report_read_fd on a pipe-less
+/* Count text (lines separated by \n) through report_read_fd on a
  * temporary file. */
 static void count_text(struct report_agg *agg, const char *text)
 {
@@ -446,6 +450,7 @@ static struct report_agg *new_agg(void)
     return agg;
 }
 
+/* --since is inclusive, --until exclusive; no time cannot be judged. */
 static void test_period(void **state)
 {
     static const char log[] =
@@ -478,6 +483,7 @@ static void test_period(void **state)
     report_agg_free(agg);
 }
 
+/* Past a map's cap and the connectors' cap: "(other)". */
 static void test_caps(void **state)
 {
     struct report_agg *agg = new_agg();
@@ -611,7 +617,7 @@ static char *golden_log(void)
     return text;
 }
 
-/* The JSON object of the golden log, member by member. */
+/* The JSON object of the golden log, split at the commas between members. */
 static const char *const golden_json[] = {
     "{\"lines\":{\"read\":10", "\"decisions\":7", "\"skipped\":3",
     "\"internal\":1}", "\"from\":\"2027-01-10T08:00:00Z\"",
@@ -666,6 +672,7 @@ static char *golden_output(bool json, const struct config *config)
     return text;
 }
 
+/* The JSON object of the golden log, member by member. */
 static void test_golden_json(void **state)
 {
     char *json = golden_output(true, NULL), *p = json;
@@ -700,6 +707,7 @@ static void check_has(const char *what, const char *text, const char *needle,
         fail_msg("%s: got %s \"%s\" in:\n%s", what, want ? "no" : "a", needle, text);
 }
 
+/* The call-outs of the golden log, without and with -c. */
 static void test_text_callouts(void **state)
 {
     char *text = golden_output(false, NULL);
@@ -833,6 +841,7 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Run the tests. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
