@@ -797,6 +797,113 @@ static void test_text_not_listed(void **state)
     report_agg_free(agg);
 }
 
+/* ---- the golden log of the end-to-end tests ---- */
+
+/*
+ * A file of the source tree ($top_srcdir/tests/unit/NAME) into a malloc'ed
+ * string.
+ */
+static char *source_file(const char *name)
+{
+    const char *top = getenv("top_srcdir");
+    char path[4096];
+    FILE *f;
+    char *text;
+    long len = -1;
+
+    snprintf(path, sizeof path, "%s/tests/unit/%s", top != NULL ? top : "..", name);
+    f = fopen(path, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0)
+        fail_msg("%s: cannot read it", path);
+    text = calloc(1, (size_t)len + 1);
+    if (text == NULL || fread(text, 1, (size_t)len, f) != (size_t)len)
+        fail_msg("%s: cannot read it", path);
+    fclose(f);
+    return text;
+}
+
+/* got and want member by member (split at commas): the first difference. */
+static void check_json_members(const char *what, const char *got,
+                               const char *want)
+{
+    size_t member = 0;
+
+    while (*got != '\0' || *want != '\0') {
+        size_t g = strcspn(got, ","), w = strcspn(want, ",");
+
+        if (g != w || memcmp(got, want, g) != 0)
+            fail_msg("%s: member %zu: got %.*s, want %.*s", what, member,
+                     (int)g, got, (int)w, want);
+        got += g + (got[g] == ',');
+        want += w + (want[w] == ',');
+        member++;
+    }
+}
+
+/*
+ * tests/unit/report_golden.log holds what forcetls-milter logged during
+ * tests/e2e/inbound.sh (Postfix, its -f stderr lines as they are) and
+ * tests/e2e/inbound-sendmail.sh (Sendmail, each line given an RFC 3164
+ * prefix as syslog writes it), run with KEEP=1; then lines of Postfix and
+ * Sendmail (foreign), one of the daemon's lines cut inside its quoted
+ * hostile CN, and one line again with an RFC 5424 prefix, with an ISO
+ * 8601 one, and with an RFC 5424 APP-NAME of postfix (foreign).
+ * report_golden.json is the report of it. The counts below were taken
+ * with grep, not with this reader: decisions are the lines with
+ * " stage=rcpt " and either "cert=none" or "issuer=", less debug= lines,
+ * the cut line and the foreign RFC 5424 one.
+ */
+static void test_e2e_golden(void **state)
+{
+    static const struct {
+        const char *name;
+        long long recipients;
+    } want[] = {
+        { "adatum", 6 }, { "contoso", 64 }, { "fabrikam", 6 },
+        { "litware", 6 }, { "northwind", 9 }, { "tailspin", 6 },
+        { "wingtip", 15 }, { "woodgrove", 12 }, { "outpartner", 9 },
+    };
+    char *log = source_file("report_golden.log");
+    char *golden = source_file("report_golden.json"), *json = NULL;
+    struct report_agg *agg = new_agg();
+    struct report_partner **v;
+    const struct report_entry *e;
+    size_t len = 0;
+    FILE *out;
+
+    (void)state;
+    count_text(agg, log);
+    check_int("read", (long long)agg->read, 566);
+    check_int("decisions", (long long)agg->decisions, 133);
+    check_int("foreign", (long long)agg->skips[RS_FOREIGN], 4);
+    check_int("cut", (long long)agg->skips[RS_MALFORMED], 1);
+    check_int("connectors", (long long)agg->connectors.count, ARRAY_LEN(want));
+    v = report_partners_sorted(&agg->connectors, false);
+    for (size_t i = 0; v != NULL && i < ARRAY_LEN(want); i++) {
+        check_str("connector", v[i]->name, want[i].name);
+        check_int(want[i].name, (long long)v[i]->recipients, want[i].recipients);
+    }
+    free(v);
+    /* The hostile CN of both MTAs' sessions, read back whole. */
+    v = report_partners_sorted(&agg->connectors, false);
+    e = v != NULL ? report_map_find(&v[1]->maps[RM_NAMES],
+                                    "mail.contoso.example\" decision=accept x=\"")
+                  : NULL;
+    check_int("hostile CN", e != NULL ? (long long)e->count : -1, 3);
+    free(v);
+
+    out = open_memstream(&json, &len);
+    if (out == NULL || !report_print_json(agg, out))
+        fail_msg("report_print_json failed");
+    fclose(out);
+    check_json_members("e2e golden JSON", json, golden);
+    free(json);
+    free(golden);
+    free(log);
+    report_agg_free(agg);
+}
+
 /* The command's refusals: a message and exit 1. */
 static void test_command_errors(void **state)
 {
@@ -858,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_golden_json),
         cmocka_unit_test(test_text_callouts),
         cmocka_unit_test(test_text_not_listed),
+        cmocka_unit_test(test_e2e_golden),
         cmocka_unit_test(test_command_errors),
     };
 
