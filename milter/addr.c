@@ -236,34 +236,6 @@ is_atom_byte(unsigned char c)
     return strchr("\"(),:;<>@[\\]", c) == NULL;
 }
 
-/* Length of the UTF-8 sequence starting at s[0..len), or 0 if malformed. */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t len)
-{
-    size_t n;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (n > len)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    /* Overlong forms, surrogates, and code points beyond U+10FFFF. */
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return n;
-}
-
 /* True when s[0..len) is well-formed UTF-8 (SMTPUTF8 local parts). */
 static bool
 valid_utf8(const char *s, size_t len)
@@ -271,7 +243,7 @@ valid_utf8(const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
 
     for (size_t i = 0, n; i < len; i += n)
-        if ((n = utf8_seq_len(u + i, len - i)) == 0)
+        if ((n = text_utf8_seq_len(u + i, len - i)) == 0)
             return false;
     return true;
 }

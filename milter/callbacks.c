@@ -234,19 +234,26 @@ static void read_tls(SMFICTX *ctx, enum mta_dialect dialect,
     tlsfacts_from_macros(facts, dialect, &m);
 }
 
+/* 2026-01-01T00:00:00Z: no real clock is earlier than this code. */
+#define CALLBACKS_CLOCK_FLOOR INT64_C(1767225600)
+
 /*
  * The facts for one recipient: those read at MAIL, filled (never replaced)
  * from the macros visible at RCPT when MAIL lacked TLS or a verified
  * certificate, as with Sendmail's confMILTER_MACROS_ENVRCPT; and the time
  * it is judged at (windows and schedules). False when the clock cannot be
- * read: the recipient must not be judged at some other time.
+ * read, or says a time before this code was written (a host that booted
+ * without its clock set): the recipient must not be judged at some other
+ * time, where a retired certificate would still be accepted and a staged
+ * connector would only monitor.
  */
 static bool rcpt_facts(const struct session *s, SMFICTX *ctx,
                        struct policy_session *facts)
 {
     struct tls_facts later;
     struct timespec ts;
-    bool clock_ok = clock_gettime(CLOCK_REALTIME, &ts) == 0;
+    bool clock_ok = clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+        ts.tv_sec >= CALLBACKS_CLOCK_FLOOR;
 
     *facts = s->facts;
     facts->now = clock_ok ? (int64_t)ts.tv_sec : 0;
@@ -286,7 +293,8 @@ static void session_resolve_dialect(struct session *s)
     if (s->dialect != MTA_UNKNOWN || c == NULL)
         return;
     if (setting == MTA_SETTING_AUTO || s->detected == MTA_UNKNOWN) {
-        if (atomic_exchange(&callbacks_warned_mta_unknown, true))
+        if (atomic_load(&callbacks_warned_mta_unknown) ||
+            atomic_exchange(&callbacks_warned_mta_unknown, true))
             return;
         quoted_v(s, v, sizeof(v));
         log_msg(LOG_WARNING, "cannot tell the MTA from macro v=%s: no client "
@@ -294,7 +302,8 @@ static void session_resolve_dialect(struct session *s)
                 "mta = \"sendmail\" in %s", v, c->path);
         return;
     }
-    if (atomic_exchange(&callbacks_warned_mta_contradiction, true))
+    if (atomic_load(&callbacks_warned_mta_contradiction) ||
+        atomic_exchange(&callbacks_warned_mta_contradiction, true))
         return;
     quoted_v(s, v, sizeof(v));
     log_msg(LOG_WARNING, "mta = \"%s\" in %s:%d but macro v=%s names %s: no "
@@ -506,7 +515,7 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
 
     if (!rcpt_facts(s, ctx, &facts))
         return tempfail_internal(ctx, s, s->sender_text, rcpt_text,
-                                 "cannot read the clock");
+                                 "the clock cannot be read or is before 2026");
     id = log_id(ctx, s);
     if (log_debug_enabled())
         log_debug_facts(s, &facts, id, rcpt_text);

@@ -124,7 +124,4 @@ void explain_print_json(const struct config *config,
                         const struct explain_request *req,
                         struct explain_recipient *r, FILE *out);
 
-/* JSON: s as a string literal (NULL: null) to out. */
-void explain_json_string(FILE *out, const char *s);
-
 #endif

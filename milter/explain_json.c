@@ -22,77 +22,13 @@
 #include "cidr.h"
 #include "config_syntax.h"
 #include "explain_internal.h"
-
-/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-    size_t n;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (n > len)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    /* Overlong forms, surrogates, code points beyond U+10FFFF. */
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-/* s as a JSON string literal; NULL as null. */
-void explain_json_string(FILE *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len;
-
-    if (s == NULL) {
-        fputs("null", out);
-        return;
-    }
-    len = strlen(s);
-    putc('"', out);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
-        size_t n;
-
-        switch (c) {
-        case '"': fputs("\\\"", out); continue;
-        case '\\': fputs("\\\\", out); continue;
-        case '\b': fputs("\\b", out); continue;
-        case '\f': fputs("\\f", out); continue;
-        case '\n': fputs("\\n", out); continue;
-        case '\r': fputs("\\r", out); continue;
-        case '\t': fputs("\\t", out); continue;
-        default: break;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            fprintf(out, "\\u%04x", c);
-        } else if (c < 0x80) {
-            putc(c, out);
-        } else if ((n = utf8_len(p + i, len - i)) > 0) {
-            fwrite(p + i, 1, n, out);
-            i += n - 1;
-        } else {
-            fprintf(out, "\\u%04x", c);
-        }
-    }
-    putc('"', out);
-}
+#include "json.h"
 
 /* "key": then the string. */
 static void member_str(FILE *out, const char *key, const char *value, bool comma)
 {
     fprintf(out, "%s\"%s\":", comma ? "," : "", key);
-    explain_json_string(out, value);
+    json_string(out, value);
 }
 
 /* A date member: its text, or null for an open bound. */
@@ -110,7 +46,7 @@ static void json_list(FILE *out, const struct strlist *l)
     for (size_t i = 0; i < l->count; i++) {
         if (i > 0)
             putc(',', out);
-        explain_json_string(out, l->items[i]);
+        json_string(out, l->items[i]);
     }
     putc(']', out);
 }
@@ -176,7 +112,7 @@ static void print_connector(const struct explain_view *v, FILE *out)
         if (tc->how & explain_how_bit(i)) {
             if (n++ > 0)
                 putc(',', out);
-            explain_json_string(out, explain_how_key(explain_how_bit(i)));
+            json_string(out, explain_how_key(explain_how_bit(i)));
         }
     fputs("],\"checks\":[", out);
     n = 0;

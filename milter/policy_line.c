@@ -17,10 +17,6 @@
 #include "log.h"
 #include "policy.h"
 
-#ifndef LOG_VALUE_BUF
-#define LOG_VALUE_BUF (LOG_VALUE_MAX * 4 + 8)
-#endif
-
 /* Log name of a decision. */
 const char *
 policy_decision_name(enum decision decision)

@@ -1,6 +1,7 @@
 /*
  * text.h - byte-string helpers every module needs the same way:
- * bounded copies and locale-independent ASCII case folding.
+ * bounded copies, UTF-8 sequences and locale-independent ASCII case
+ * folding.
  */
 #ifndef FORCETLS_TEXT_H
 #define FORCETLS_TEXT_H
@@ -9,6 +10,14 @@
 
 /* Copy src into dst (dstsz > 0 bytes), cut to fit; dst is always terminated. */
 void text_copy(char *dst, size_t dstsz, const char *src);
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most len > 0 bytes): 1 for
+ * ASCII, 2-4 for a well-formed sequence, 0 for anything else (a stray
+ * continuation byte, an overlong form, a surrogate, beyond U+10FFFF, or a
+ * sequence cut by len).
+ */
+size_t text_utf8_seq_len(const unsigned char *s, size_t len);
 
 /* Lower-case one ASCII letter; every other byte is left alone, whatever the locale. */
 static inline char text_ascii_lower(char c)

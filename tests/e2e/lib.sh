@@ -19,6 +19,7 @@ E2E_DIR=
 E2E_PORT_LOCKS="${TMPDIR:-/tmp}/forcetls-e2e-ports"
 e2e_reserved_ports=()
 e2e_bg_pids=()
+E2E_ISSUING_CAS=()
 MILTER_PID=
 PF_MASTER_PID=
 
@@ -301,8 +302,26 @@ pki_cert() {
         >>"$PKI/openssl.log" 2>&1 || bail_out "openssl: certificate $1 failed"
 }
 
+# pki_subca NAME PARENT CN: an issuing (intermediate) CA signed by CA PARENT,
+# $PKI/NAME.crt and $PKI/NAME.key.
+pki_subca() {
+    openssl req -new -config "$PKI/openssl.cnf" \
+        -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/O=Contoso Demo/CN=$3" -keyout "$PKI/$1.key" -out "$PKI/$1.csr" \
+        >>"$PKI/openssl.log" 2>&1 &&
+    openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+        -extfile "$PKI/openssl.cnf" -extensions v3_ca -out "$PKI/$1.crt" \
+        >>"$PKI/openssl.log" 2>&1 || bail_out "openssl: issuing CA $1 failed"
+}
+
 # Build the test PKI in $PKI. Postfix trusts lab and ca2 (trusted-cas.pem);
 # the rogue CA has the lab CA's name but another key and is not trusted.
+# E2E_ISSUING_CAS ("name|parent CA|CN" each) adds issuing CAs below lab or
+# ca2, made before E2E_EXTRA_CERTS (which may name them as their CA) and
+# appended to trusted-cas.pem after the roots: the MTA then builds the chain
+# itself, the client presents only its own certificate, and the issuer CN the
+# MTA passes is the issuing CA's, not the root's.
 make_pki() {
     PKI=$E2E_DIR/pki
     mkdir -p "$PKI"
@@ -316,12 +335,19 @@ make_pki() {
     pki_cert other lab "/O=Contoso/CN=other.contoso.example" v3_client
     pki_cert roguecert rogue "/O=Contoso/CN=mail.contoso.example" v3_client
     local c f
+    for c in "${E2E_ISSUING_CAS[@]}"; do
+        IFS='|' read -r -a f <<<"$c"
+        pki_subca "${f[0]}" "${f[1]}" "${f[2]}"
+    done
     for c in "${E2E_EXTRA_CERTS[@]}"; do
         # "name|ca|subject"
         IFS='|' read -r -a f <<<"$c"
         pki_cert "${f[0]}" "${f[1]}" "${f[2]}" v3_client
     done
     cat "$PKI/lab.crt" "$PKI/ca2.crt" >"$PKI/trusted-cas.pem"
+    for c in "${E2E_ISSUING_CAS[@]}"; do
+        cat "$PKI/${c%%|*}.crt" >>"$PKI/trusted-cas.pem"
+    done
     chmod 644 "$PKI"/*.key
 }
 

@@ -21,6 +21,10 @@
 #include "tlsfacts.h"
 #include "testutil.h"
 
+/* 250 bytes of an issuer CN, to build ones of 254, 255 and 300 bytes. */
+#define X50 "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+#define X250 X50 X50 X50 X50 X50
+
 static const char conf_text[] =
     "default_action = \"reject\";\n"
     "min_tls_version = \"TLSv1.2\";\n"
@@ -102,7 +106,10 @@ static const char conf_text[] =
     "      { names = [ \"*.w.example\" ]; issuers = [ \"CA A\" ]; },\n"
     "      { names = [ \"a.b.w.example\" ]; issuers = [ \"CA B\" ]; },\n"
     "      { names = [ \"w.example\" ]; issuers = [ \"CA C\" ]; }\n"
-    "    ); }\n"
+    "    ); },\n"
+    /* 16: issuers of 255 bytes (what a cut issuer CN looks like) and 254 */
+    "  { name = \"cut\"; sender_domains = [ \"cut.example\" ];\n"
+    "    certificates = ( { issuers = [ \"" X250 "XX...\", \"" X250 "YYYY\" ]; } ); }\n"
     ");\n"
     "outbound = (\n"
     "  { name = \"outstaged\"; recipient_domains = [ \"out.example\" ];\n"
@@ -328,6 +335,13 @@ static const struct cert_case cert_cases[] = {
       "2027-01-01", -1, REJ, REASON_CERT_NOT_YET_VALID, -1 },
     { "by new name, valid", "<>", "new.rot.example", "Any CA",
       "2027-01-01", 0, ACC, REASON_OK, 1 },
+
+    /* an issuer CN cut to 255 bytes ("...") never equals, even one
+     * configured exactly so; 254 bytes still do */
+    { "cut issuer never equals", "<x@cut.example>", "mx.cut.example",
+      X250 X50, "2027-01-01", 0, REJ, REASON_CERT_ISSUER_MISMATCH, -1 },
+    { "issuer of 254 bytes", "<x@cut.example>", "mx.cut.example",
+      X250 "YYYY", "2027-01-01", 0, ACC, REASON_OK, 0 },
 };
 
 /* Check one certificate case, with and without a trace. */
