@@ -140,6 +140,8 @@ static void test_prefixes(void **state)
           REPORT_LINE_DECISION, "2026-02-16T00:00:01Z" },
         { "Dec 31 23:59:59 mx1 forcetls-milter[812]: " MSG,
           REPORT_LINE_DECISION, "2026-12-31T23:59:59Z" },
+        { "Jan 10 08:00:01.123456 mx1 forcetls-milter[812]: " MSG,
+          REPORT_LINE_DECISION, "2027-01-10T08:00:01Z" },
         { "Jan 10 08:00:01 forcetls-milter: " MSG,
           REPORT_LINE_DECISION, "2027-01-10T08:00:01Z" },
         { "<22>Jan 10 08:00:01 mx1 forcetls-milter[812]: " MSG,
