@@ -3,7 +3,7 @@
  * and the dispatch to its subcommands (forcetls(1)).
  *
  * Owns: -h, -V, the usage and which subcommand runs. Each subcommand lives
- * in its own module (explain.c) and gets the words after its name.
+ * in its own module (explain.c, report.c) and gets the words after its name.
  *
  * Must not: do a subcommand's work here, or decide anything: the policy
  * is the daemon's engine (policy.h), reached through the subcommands.
@@ -16,14 +16,18 @@
 #include "connector.h"
 #include "explain.h"
 #include "log.h"
+#include "report.h"
 
 /* The usage of forcetls to out. */
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: %s\n", EXPLAIN_SYNOPSIS);
-    fprintf(out, "       %s\n", CONNECTOR_SYNOPSIS);
-    fprintf(out, "       forcetls -V | -h\n");
+    fprintf(out, "usage: %s\n"
+            "       %s\n"
+            "       %s\n"
+            "       forcetls -V | -h\n", EXPLAIN_SYNOPSIS, REPORT_SYNOPSIS,
+            CONNECTOR_SYNOPSIS);
     explain_usage_keys(out);
+    report_usage_options(out);
     fprintf(out, "  forcetls connector -h  the options of connector\n");
 }
 
@@ -42,6 +46,8 @@ int main(int argc, char **argv)
     }
     if (cmd != NULL && strcmp(cmd, "explain") == 0)
         return explain_main(argc - 2, argv + 2);
+    if (cmd != NULL && strcmp(cmd, "report") == 0)
+        return report_main(argc - 2, argv + 2);
     if (cmd != NULL && strcmp(cmd, "connector") == 0)
         return connector_main(argc - 2, argv + 2);
     if (cmd != NULL) {
