@@ -185,10 +185,11 @@ stop_forcetls() {
 
 # --- configurations ------------------------------------------------------------
 
-# The shipped file without its pidfile (it names /run/forcetls); the socket
-# is given with -p.
+# The shipped file without its pidfile (it names /run/forcetls) and its user
+# (the packages create it; a build tree has none); the socket is given with -p.
 SHIPPED=$E2E_DIR/shipped.conf
-sed '/^pidfile[[:space:]]*=/d' "$top_srcdir/conf/forcetls.conf" >"$SHIPPED" ||
+sed -e '/^pidfile[[:space:]]*=/d' -e '/^[[:space:]]*user[[:space:]]*=/d' \
+    "$top_srcdir/conf/forcetls.conf" >"$SHIPPED" ||
     bail_out "cannot copy conf/forcetls.conf"
 
 # Print N generated inbound connectors, each preceded by a comma so that they
