@@ -3,7 +3,7 @@
  * and the dispatch to its subcommands (forcetls(1)).
  *
  * Owns: -h, -V, the usage and which subcommand runs. Each subcommand lives
- * in its own module (explain.c) and gets the words after its name.
+ * in its own module (explain.c, report.c) and gets the words after its name.
  *
  * Must not: do a subcommand's work here, or decide anything: the policy
  * is the daemon's engine (policy.h), reached through the subcommands.
@@ -15,13 +15,16 @@
 
 #include "explain.h"
 #include "log.h"
+#include "report.h"
 
 /* The usage of forcetls to out. */
 static void usage(FILE *out)
 {
     fprintf(out, "usage: %s\n"
-            "       forcetls -V | -h\n", EXPLAIN_SYNOPSIS);
+            "       %s\n"
+            "       forcetls -V | -h\n", EXPLAIN_SYNOPSIS, REPORT_SYNOPSIS);
     explain_usage_keys(out);
+    report_usage_options(out);
 }
 
 /* forcetls SUBCOMMAND ARGS...: exit 0 when done, 1 on any error. */
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
     }
     if (cmd != NULL && strcmp(cmd, "explain") == 0)
         return explain_main(argc - 2, argv + 2);
+    if (cmd != NULL && strcmp(cmd, "report") == 0)
+        return report_main(argc - 2, argv + 2);
     if (cmd != NULL) {
         char esc[LOG_VALUE_BUF];
 
