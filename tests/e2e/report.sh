@@ -404,6 +404,10 @@ msg=${some#*]: }
     # Another program quoting a decision line: foreign, never counted.
     echo "$(date -u -d "@$BASE" '+%b %e %H:%M:%S') mx postfix/smtpd[4242]: warning: forcetls-milter[1]: $msg"
     echo "<22>1 $(utc "$BASE") mx sshd 77 - - forcetls-milter[1]: $msg"
+    # Other programs whose message is a whole decision line: foreign too.
+    echo "$(date -u -d "@$BASE" '+%b %e %H:%M:%S') mx forcetls-milterx[5]: $msg"
+    echo "<22>1 $(utc "$BASE") mx forcetls 5 - - $msg"
+    echo "$(date -u -d "@$BASE" '+%Y-%m-%dT%H:%M:%S+0000') mx forcetls-milter-old[5]: $msg"
     # A decision line cut in a quoted value, and one cut before reason=.
     echo "${some:0:$(( ${#some} - 12 ))}"
     echo "${some%% stage=*}"
@@ -652,8 +656,8 @@ unlike "$(grep -F "connector contoso: issuer \"$CA_A\" first seen" "$E2E_DIR/rep
 
 report "$E2E_DIR/report-hostile.txt" "$HOSTILE"
 got=$(grep -Ec '^  skipped: ' "$E2E_DIR/report-hostile.txt")
-like "$(cat "$E2E_DIR/report-hostile.txt")" "skipped: $((NFOREIGN + 2)) from other programs" \
-    "the text form counts the foreign lines (Postfix's $NFOREIGN and 2 quoting the daemon)"
+like "$(cat "$E2E_DIR/report-hostile.txt")" "skipped: $((NFOREIGN + 5)) from other programs" \
+    "the text form counts the foreign lines (Postfix's $NFOREIGN, 2 quoting the daemon, 3 forging)"
 like "$(cat "$E2E_DIR/report-hostile.txt")" "skipped: 1 longer than 64 KiB" \
     "the text form counts the line over 64 KiB"
 is "$(grep -c 'decision=accept x=' "$E2E_DIR/report-hostile.txt")" \
