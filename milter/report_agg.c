@@ -176,7 +176,7 @@ static bool map_grow(struct report_map_table *map)
 {
     uint32_t size = map->size == 0 ? 8 : map->size * 2;
     struct report_map_table bigger = { calloc(size, sizeof(struct report_entry)),
-                                       size, map->used };
+                                       size, map->used, 0 };
 
     if (bigger.slots == NULL)
         return false;
@@ -195,11 +195,15 @@ static bool map_grow(struct report_map_table *map)
 static bool map_add(struct report_agg *agg, struct report_map_table *map,
                     const char *key, size_t len, const struct report_line *l)
 {
-    uint32_t hash = hash_bytes(agg->seed, key, len);
+    uint32_t hash;
     struct report_entry *e;
 
     if (map->size == 0 && !map_grow(map))
         return false;
+    e = &map->slots[map->last];
+    if (e->key != NULL && e->len == len && memcmp(e->key, key, len) == 0)
+        goto count;               /* the same value as last time */
+    hash = hash_bytes(agg->seed, key, len);
     e = map_slot(map, key, len, hash);
     if (e->key == NULL) {
         const char *copy = NULL;
@@ -230,6 +234,8 @@ static bool map_add(struct report_agg *agg, struct report_map_table *map,
             agg->values++;
         }
     }
+    map->last = (uint32_t)(e - map->slots);
+count:
     e->count++;
     if (l->have_time) {
         if (!e->have_time || l->time < e->first_time)
@@ -417,8 +423,13 @@ static bool count_partner(struct report_agg *agg, struct report_partner *p,
 
     p->recipients++;
     p->decisions[d]++;
-    if (cert != NULL && strcmp(cert, "none") != 0)
-        p->verified++;
+    if (cert != NULL && strcmp(cert, "none") != 0) {
+        if (p->verified++ == 0) {
+            p->first_cert_seq = agg->seq;
+            p->have_cert_time = l->have_time;
+            p->first_cert_time = l->time;
+        }
+    }
     if (tls != NULL && report_tls_old(tls))
         p->old_tls++;
     if (l->have_time) {
@@ -437,8 +448,10 @@ static bool count_partner(struct report_agg *agg, struct report_partner *p,
     ok = ok && count_field(agg, p, RM_WOULD, l, RF_WOULD);
     ok = ok && count_field(agg, p, RM_CIPHERS, l, RF_CIPHER);
     ok = ok && count_field(agg, p, RM_CLIENTS, l, RF_CLIENT);
-    if (d == RD_MONITOR)
+    if (d == RD_MONITOR) {
         ok = ok && count_field(agg, p, RM_MONITOR, l, RF_REASON);
+        ok = ok && count_field(agg, p, RM_MONITOR_WOULD, l, RF_WOULD);
+    }
     return ok;
 }
 

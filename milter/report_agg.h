@@ -27,7 +27,9 @@
 /* The count maps of a partner (a connector or an unmatched domain). */
 enum report_map {
     RM_REASONS, RM_WOULD, RM_TLS, RM_CIPHERS, RM_NAMES, RM_ISSUERS,
-    RM_CLIENTS, RM_MONITOR,          /* reasons of decision=monitor lines */
+    RM_CLIENTS,
+    RM_MONITOR,               /* reasons of decision=monitor lines */
+    RM_MONITOR_WOULD,         /* would= of decision=monitor lines */
     RM_COUNT
 };
 
@@ -38,7 +40,7 @@ enum report_decision {
 
 /* One counted value. */
 struct report_entry {
-    const char *key;          /* NUL-terminated (may hold other NULs: no) */
+    const char *key;          /* NUL-terminated, len bytes */
     uint32_t len;
     uint32_t hash;
     uint64_t count;
@@ -52,6 +54,7 @@ struct report_map_table {
     struct report_entry *slots;
     uint32_t size;            /* a power of two, or 0 */
     uint32_t used;
+    uint32_t last;            /* slot of the value counted last (logs repeat) */
 };
 
 /* A connector, or (direction NULL) an unmatched sender domain. */
@@ -65,8 +68,11 @@ struct report_partner {
     uint64_t verified;        /* lines with a verified certificate */
     uint64_t old_tls;         /* lines over TLS older than 1.2 */
     uint64_t first_seq;
+    uint64_t first_cert_seq;  /* its first line with a verified certificate */
     bool have_time;
     int64_t first_time, last_time;
+    bool have_cert_time;
+    int64_t first_cert_time;
     struct report_map_table maps[RM_COUNT];
 };
 

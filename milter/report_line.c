@@ -183,7 +183,10 @@ static bool iso_time(const char *p, const char *end, int64_t *t,
     return true;
 }
 
-/* "Mmm dd hh:mm:ss" (dd may be space-padded) at p; see report_line_bsd_time. */
+/*
+ * "Mmm dd hh:mm:ss" (dd may be space-padded; fractions, as journalctl -o
+ * short-precise writes them, ignored) at p; see report_line_bsd_time.
+ */
 static bool bsd_time(const char *p, const char *end, int64_t now, int64_t *t,
                      const char **next)
 {
@@ -203,7 +206,16 @@ static bool bsd_time(const char *p, const char *end, int64_t now, int64_t *t,
     if (month == 0 || day < 1 || h < 0 || mi < 0 || s < 0 ||
         !report_line_bsd_time(month, day, h, mi, s, now, t))
         return false;
-    *next = p + 15;
+    p += 15;
+    if (at(p, end, '.')) {
+        const char *f = ++p;
+
+        while (p < end && digit(*p) && p - f < 12)
+            p++;
+        if (p == f)
+            return false;
+    }
+    *next = p;
     return true;
 }
 

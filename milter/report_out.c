@@ -3,8 +3,9 @@
  * extra keys lines.internal and, for unmatched domains, decisions,
  * issuers, first_seen and last_seen).
  *
- * Owns: the JSON keys and their order, JSON string escaping of hostile
- * values, and the TIME format (syntax_format_utc; "" without a time).
+ * Owns: the JSON keys and their order, and the TIME format
+ * (syntax_format_utc; "" without a time). Hostile values are escaped by
+ * json.c's json_string, the tool's one JSON string writer.
  * The text form is report_text.c's.
  *
  * Must not: count or change anything; print a value unescaped.
@@ -15,65 +16,8 @@
 #include <string.h>
 
 #include "config_syntax.h"
+#include "json.h"
 #include "report_out.h"
-
-/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-    size_t n;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (n > len)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    /* Overlong forms, surrogates, code points beyond U+10FFFF. */
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-/* A JSON string; see report_out.h. */
-void report_json_string(FILE *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s);
-
-    putc('"', out);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
-        size_t n;
-
-        switch (c) {
-        case '"': fputs("\\\"", out); continue;
-        case '\\': fputs("\\\\", out); continue;
-        case '\n': fputs("\\n", out); continue;
-        case '\r': fputs("\\r", out); continue;
-        case '\t': fputs("\\t", out); continue;
-        default: break;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            fprintf(out, "\\u%04x", c);
-        } else if (c < 0x80) {
-            putc(c, out);
-        } else if ((n = utf8_len(p + i, len - i)) > 0) {
-            fwrite(p + i, 1, n, out);
-            i += n - 1;
-        } else {
-            fprintf(out, "\\u%04x", c);
-        }
-    }
-    putc('"', out);
-}
 
 /* "key":"TIME" ("" without a time). */
 static void json_time(FILE *out, const char *key, bool have, int64_t t)
@@ -98,7 +42,7 @@ static bool json_map(FILE *out, const char *key,
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             putc(',', out);
-        report_json_string(out, v[i]->key);
+        json_string(out, v[i]->key);
         fprintf(out, ":%llu", (unsigned long long)v[i]->count);
     }
     putc('}', out);
@@ -131,9 +75,9 @@ static bool json_connector(FILE *out, const struct report_partner *p)
     };
 
     fputs("{\"direction\":", out);
-    report_json_string(out, p->direction);
+    json_string(out, p->direction);
     fputs(",\"name\":", out);
-    report_json_string(out, p->name);
+    json_string(out, p->name);
     fprintf(out, ",\"recipients\":%llu", (unsigned long long)p->recipients);
     json_decisions(out, p);
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
@@ -149,7 +93,7 @@ static bool json_connector(FILE *out, const struct report_partner *p)
 static bool json_domain(FILE *out, const struct report_partner *p)
 {
     fputs("{\"sender_domain\":", out);
-    report_json_string(out, p->name);
+    json_string(out, p->name);
     fprintf(out, ",\"recipients\":%llu", (unsigned long long)p->recipients);
     json_decisions(out, p);
     if (!json_map(out, "tls_versions", &p->maps[RM_TLS]) ||

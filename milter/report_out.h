@@ -24,7 +24,4 @@ bool report_print_json(const struct report_agg *agg, FILE *out);
 bool report_print_text(const struct report_agg *agg,
                        const struct config *config, FILE *out);
 
-/* A JSON string (escaped; bytes that are not UTF-8 as \u00XX). */
-void report_json_string(FILE *out, const char *s);
-
 #endif

@@ -50,6 +50,12 @@ static const char *when(bool have, int64_t t, char buf[SYNTAX_UTC_TEXT])
     return buf;
 }
 
+/* "recipient" or "recipients" for a count. */
+static const char *recipients(uint64_t n)
+{
+    return n == 1 ? "recipient" : "recipients";
+}
+
 /* "inbound connector NAME" or "unmatched domain NAME". */
 static void put_partner(FILE *out, const struct report_partner *p)
 {
@@ -120,6 +126,16 @@ static bool callout_old_tls(FILE *out, struct report_partner **v, size_t n,
     return true;
 }
 
+/* The total of a map's counts. */
+static uint64_t map_total(const struct report_map_table *map)
+{
+    uint64_t n = 0;
+
+    for (uint32_t i = 0; i < map->size; i++)
+        n += map->slots[i].key != NULL ? map->slots[i].count : 0;
+    return n;
+}
+
 /* Connectors whose monitor-mode failures would be refused, by reason. */
 static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
                             bool *shown)
@@ -128,6 +144,7 @@ static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
 
     for (size_t i = 0; i < n; i++) {
         const struct report_partner *p = v[i];
+        uint64_t softened = map_total(&p->maps[RM_MONITOR_WOULD]);
 
         if (p->decisions[RD_MONITOR] == 0)
             continue;
@@ -136,14 +153,17 @@ static bool callout_monitor(FILE *out, struct report_partner **v, size_t n,
         any = true;
         fputs("    ", out);
         put_partner(out, p);
-        fprintf(out, ": %llu recipients accepted only because of monitor mode"
-                " (would: ", (unsigned long long)p->decisions[RD_MONITOR]);
-        if (p->maps[RM_WOULD].used > 0) {
-            if (!put_map(out, &p->maps[RM_WOULD], NULL))
+        fprintf(out, ": %llu %s accepted only because of monitor mode (",
+                (unsigned long long)p->decisions[RD_MONITOR],
+                recipients(p->decisions[RD_MONITOR]));
+        if (softened > 0) {
+            fputs("until its schedule ends; then ", out);
+            if (!put_map(out, &p->maps[RM_MONITOR_WOULD], NULL))
                 return false;
-        } else {
-            fputs("monitor: the connector's action", out);
         }
+        if (p->decisions[RD_MONITOR] > softened)
+            fprintf(out, "%saction monitor %llu", softened > 0 ? "; " : "",
+                    (unsigned long long)(p->decisions[RD_MONITOR] - softened));
         fputs("); reasons: ", out);
         if (!put_map(out, &p->maps[RM_MONITOR], NULL))
             return false;
@@ -191,16 +211,20 @@ static bool identity_lists(const struct cert_identity *id, const char *value,
     return false;
 }
 
-/* " (line L, from T, until T)" of an identity: its place and window. */
+/* "line L (valid from T until T)" of an identity: its place and window. */
 static void put_identity(FILE *out, const struct cert_identity *id)
 {
     char a[SYNTAX_UTC_TEXT], b[SYNTAX_UTC_TEXT];
+    bool from = id->valid_from != CONFIG_NO_START;
+    bool until = id->valid_until != CONFIG_NO_END;
 
-    fprintf(out, "line %d", id->line);
-    if (id->valid_from != CONFIG_NO_START)
-        fprintf(out, ", valid from %s", when(true, id->valid_from, a));
-    if (id->valid_until != CONFIG_NO_END)
-        fprintf(out, ", valid until %s", when(true, id->valid_until, b));
+    fprintf(out, "line %d (", id->line);
+    if (from)
+        fprintf(out, "valid from %s", when(true, id->valid_from, a));
+    if (until)
+        fprintf(out, "%svalid until %s", from ? " " : "",
+                when(true, id->valid_until, b));
+    fputs(from || until ? ")" : "no window)", out);
 }
 
 /* One seen name or issuer compared with the connector's identities. */
@@ -231,17 +255,17 @@ static void compare_value(FILE *out, const struct report_partner *p,
     put_partner(out, p);
     fprintf(out, ": %s ", what);
     put_value(out, e->key);
-    fprintf(out, " (%llu recipients, first seen %s", (unsigned long long)e->count,
-            when(e->have_time, e->first_time, t));
+    fprintf(out, " (%llu %s, first seen %s", (unsigned long long)e->count,
+            recipients(e->count), when(e->have_time, e->first_time, t));
     fprintf(out, ", last seen %s): ", when(e->have_time, e->last_time, t));
-    fputs(listed ? "a rotation in progress: listed by the identity of "
-                 : "not listed by any identity (identities: ", out);
+    fputs(listed ? "a rotation in progress: listed by the identities of "
+                 : "not listed by any identity (the connector's: ", out);
     for (size_t i = 0, k = 0; i < c->identity_count; i++) {
         const struct cert_identity *id = &c->identities[i];
 
         if (listed && !identity_lists(id, e->key, names))
             continue;
-        fputs(k++ > 0 ? "; " : "", out);
+        fputs(k++ > 0 ? ", " : "", out);
         put_identity(out, id);
     }
     fputs(listed ? "\n" : ")\n", out);
@@ -309,12 +333,12 @@ static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                     compare_value(out, p, c, e[j], m == RM_NAMES, &any);
                     continue;
                 }
-                if (e[j]->first_seq <= p->first_seq)
+                if (e[j]->first_seq <= p->first_cert_seq)
                     continue;
                 if (!any)
                     fputs("  Certificate names and issuers not seen before"
-                          " (first seen after the connector's first line):\n",
-                          out);
+                          " (first seen after the connector's first line with"
+                          " a certificate):\n", out);
                 any = true;
                 fputs("    ", out);
                 put_partner(out, p);
@@ -322,9 +346,9 @@ static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                 put_value(out, e[j]->key);
                 fprintf(out, " first seen %s", when(e[j]->have_time,
                                                     e[j]->first_time, t));
-                fprintf(out, " (the connector's first line: %s), %llu recipients\n",
-                        when(p->have_time, p->first_time, t),
-                        (unsigned long long)e[j]->count);
+                fprintf(out, " (the connector's first certificate: %s), %llu"
+                        " %s\n", when(p->have_cert_time, p->first_cert_time, t),
+                        (unsigned long long)e[j]->count, recipients(e[j]->count));
             }
             free(e);
         }
@@ -349,8 +373,9 @@ static bool callout_candidates(FILE *out, struct report_partner **v, size_t n,
         any = true;
         fputs("    ", out);
         put_domain(out, v[i]->name);
-        fprintf(out, ": %llu recipients; cert names: ",
-                (unsigned long long)v[i]->recipients);
+        fprintf(out, ": %llu %s; cert names: ",
+                (unsigned long long)v[i]->recipients,
+                recipients(v[i]->recipients));
         if (!put_map(out, &v[i]->maps[RM_NAMES], NULL))
             return false;
         fputs("; issuers: ", out);
