@@ -13,7 +13,7 @@
 # timestamps the script assigns (one second apart). Hostile lines follow:
 # foreign programs (Postfix's own maillog), a line of another program that
 # quotes a forcetls-milter line, a decision line cut in the middle (twice),
-# a line over 64 KiB.
+# a line over 64 KiB, other programs whose message is a whole decision line.
 # The connectors: contoso (a partner on TLS 1.3 with a certificate, rotating
 # from issuer CA-A to CA-B, both identities windowed), fabrikam (TLSv1 and
 # TLSv1.1, allowed by its own floor), tailspin (action monitor, failing),
@@ -22,15 +22,17 @@
 # (always a verified certificate), plain.example (never TLS) and <>.
 # `forcetls report --json` is compared field by field with what the script
 # sent (lines read/decisions/skipped/internal, per connector recipients,
-# decisions, reasons, would, tls_versions, cert_names, issuers, clients,
-# ciphers against the daemon's own lines, first/last seen; unmatched
-# domains), the same numbers from stdin, "-", and several files, and
-# --since/--until on the RFC 5424 copy. The text form: its call-outs (the
-# TLSv1/1.1 partner, monitor failures that would be refused, -c with the
-# running configuration: a rotation in progress, -c with the configuration
-# after the rotation: an issuer no identity lists, without -c: the issuer
-# not seen before, the candidate unmatched domain). The text report is kept
-# in $E2E_DIR/report.txt (KEEP=1 keeps it; README.md shows one). TAP output.
+# decisions, reasons, would, tls_versions, ciphers, cert_names, issuers,
+# clients, first/last seen; unmatched domains), the same numbers from
+# stdin, "-", and several files, --since/--until on the RFC 5424 copy (and
+# as YYYY-MM-DD), the year of RFC 3164 lines dated ahead of now. The text
+# form: its call-outs (the TLSv1/1.1 partner, monitor failures that would
+# be refused, -c with the running configuration: a rotation in progress,
+# -c with the configuration after the rotation: an issuer no identity
+# lists, without -c: the issuer not seen before, the candidate unmatched
+# domain), hostile values on one line. The README's example report is
+# $E2E_DIR/readme-report.txt (KEEP=1 keeps it). Runs in about 40 s.
+# TAP output.
 # shellcheck disable=SC2046  # $(ccert NAME) expands to four swaks words
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
