@@ -39,6 +39,8 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/sendmail_lib.sh"
 
+# Month names of RFC 3164 prefixes in English, whatever the locale.
+export LC_ALL=C
 require_prereqs
 require_sendmail_prereqs
 command -v jq >/dev/null 2>&1 || skip_all "jq is not installed (install-deps.sh --test)"
