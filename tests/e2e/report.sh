@@ -354,9 +354,20 @@ like "$RAW_LINE" 'decision=tempfail direction=none connector=none stage=rcpt rea
 NDEC=$((NDEC + 1))
 NINTERNAL=$((NINTERNAL + 1))
 
+# A sender whose local part is longer than the daemon logs a value (Postfix
+# passes it on): the logged sender is cut before its '@'. This line is set
+# aside for one check of its own (below), the copies have all the others.
+LONG_FROM="$(printf '%*s' 300 '' | tr ' ' l)@longlocal.example"
+timeout 60 swaks --server "127.0.0.1:$PF_PORT" --helo client.example --timeout 30 \
+    --to cut1@example.org --quit-after RCPT --from "$LONG_FROM" >"$E2E_DIR/smtp/cut.out" 2>&1
+wait_milter_log "$DECISION_RE.* rcpt=<cut1@example\.org>" 10
+CUT_LINE=$(decision_for cut1@example.org)
+like "$CUT_LINE" 'connector=none .* sender=<l{200,}\.\.\. rcpt=<cut1@example\.org> ' \
+    "[postfix] a 300-byte local part: the daemon logs the sender cut before its '@'"
+
 stop_milter
-is "$(grep -Ec -- "$DECISION_RE" "$MILTER_LOG")" "$NDEC" \
-    "the daemon logged one decision line per recipient sent ($NDEC)"
+is "$(grep -Ec -- "$DECISION_RE" "$MILTER_LOG")" "$((NDEC + 1))" \
+    "the daemon logged one decision line per recipient sent ($((NDEC + 1)))"
 is "$(grep -Evc '^forcetls-milter\[[0-9]+\]: ' "$MILTER_LOG")" 0 \
     "every line of the daemon's stderr is one forcetls-milter line"
 
@@ -364,8 +375,9 @@ is "$(grep -Evc '^forcetls-milter\[[0-9]+\]: ' "$MILTER_LOG")" 0 \
 
 LOGS=$E2E_DIR/logs
 mkdir -p "$LOGS"
-cp "$MILTER_LOG" "$LOGS/stderr.log"
-NLOG=$(wc -l <"$MILTER_LOG")
+SRC=$LOGS/stderr.log
+grep -vxF -- "$CUT_LINE" "$MILTER_LOG" >"$SRC"
+NLOG=$(wc -l <"$SRC")
 # Timestamps: line i (from 0) at BASE + i seconds; BASE two hours ago.
 BASE=$(( $(date +%s) - 7200 ))
 # wrap FORMAT: the daemon's lines behind a prefix (the line stays as it is).
@@ -391,7 +403,7 @@ wrap() {
                 print "$msg\n";
             }
             $t++;
-        }' "$1" "$BASE" <"$MILTER_LOG"
+        }' "$1" "$BASE" <"$SRC"
 }
 for f in rfc3164 rfc5424 isoz cat; do wrap "$f" >"$LOGS/$f.log"; done
 is "$(wc -l <"$LOGS/rfc5424.log")" "$NLOG" "the RFC 5424 copy has every line ($NLOG)"
@@ -399,8 +411,8 @@ is "$(wc -l <"$LOGS/rfc5424.log")" "$NLOG" "the RFC 5424 copy has every line ($N
 # utc EPOCH: the TIME form of report (and the configuration's date form).
 utc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # Index (from 0) of the first and last decision lines.
-FIRST_I=$(grep -En -- "$DECISION_RE" "$MILTER_LOG" | head -n 1 | cut -d: -f1)
-LAST_I=$(grep -En -- "$DECISION_RE" "$MILTER_LOG" | tail -n 1 | cut -d: -f1)
+FIRST_I=$(grep -En -- "$DECISION_RE" "$SRC" | head -n 1 | cut -d: -f1)
+LAST_I=$(grep -En -- "$DECISION_RE" "$SRC" | tail -n 1 | cut -d: -f1)
 FIRST_I=$((FIRST_I - 1)); LAST_I=$((LAST_I - 1))
 
 # The hostile file: the RFC 3164 copy, then foreign and broken lines.
@@ -575,7 +587,7 @@ is "$(cat "$E2E_DIR/json-pipe")" "$(cat "$E2E_DIR/json-two")" \
 # --- --since / --until on the RFC 5424 copy -----------------------------------------
 
 # The decision lines of the daemon's copy, their times: the middle third.
-mapfile -t DEC_I < <(grep -En -- "$DECISION_RE" "$MILTER_LOG" | cut -d: -f1)
+mapfile -t DEC_I < <(grep -En -- "$DECISION_RE" "$SRC" | cut -d: -f1)
 lo=${DEC_I[$(( ${#DEC_I[@]} / 3 ))]}
 hi=${DEC_I[$(( 2 * ${#DEC_I[@]} / 3 ))]}
 SINCE=$((BASE + lo - 1)); UNTIL=$((BASE + hi - 1))   # [lo, hi) in line numbers from 1
@@ -591,7 +603,7 @@ want_conn=$(awk -v lo="$lo" -v hi="$hi" 'NR >= lo && NR < hi && / s=[^ ]+ decisi
             if ($i ~ /^connector=/) c = substr($i, 11)
         }
         if (c != "none") n[d "/" c]++
-    } END { for (k in n) print k "=" n[k] }' "$MILTER_LOG" | LC_ALL=C sort | tr '\n' ' ')
+    } END { for (k in n) print k "=" n[k] }' "$SRC" | LC_ALL=C sort | tr '\n' ' ')
 report "$E2E_DIR/json-window" --json --since "$(utc "$SINCE")" --until "$(utc "$UNTIL")" \
     "$LOGS/rfc5424.log"
 is "$(jget "$E2E_DIR/json-window" '"\(.lines.read) \(.lines.decisions) \(.lines.skipped)"')" \
@@ -636,6 +648,28 @@ for ahead in $((2 * 86400)) $((12 * 3600)); do
     is "$(jget "$E2E_DIR/json-ahead" '.from')" "$want" \
         "RFC 3164, a line dated $((ahead / 3600)) h ahead: the year is guessed ($want)"
 done
+
+# todo_is GOT WANT DESC REASON: like is, but a mismatch is a TAP TODO (a
+# point the lead has to decide on; it does not fail the suite).
+todo_is() {
+    if [ "$1" = "$2" ]; then pass "$3"; return; fi
+    tap_n=$((tap_n + 1))
+    echo "not ok $tap_n - $TAP_PREFIX$3 # TODO $4"
+    diag "got $1, want $2"
+}
+
+# The set-aside line: a sender cut before its '@' has no domain to count it
+# under; it must not pass for the null sender, which the contract writes "".
+{ grep -E -- "$DECISION_RE" "$SRC" | grep -F ' sender=<> '; echo "$CUT_LINE"; } \
+    >"$LOGS/cutsender.log"
+report "$E2E_DIR/json-cut" --json "$LOGS/cutsender.log"
+todo_is "$(jget "$E2E_DIR/json-cut" \
+    '[.unmatched[] | select(.sender_domain == "") | .recipients] | add // 0')" \
+    "${EXP[unmatched/|recipients]}" \
+    "a sender cut before its '@' is not counted as the null sender (\"\")" \
+    "report counts it under \"\", the contract's null sender; the lead decides"
+is "$(jget "$E2E_DIR/json-cut" '[.unmatched[] | .recipients] | add')" \
+    "$(( ${EXP[unmatched/|recipients]} + 1 ))" "the cut sender's recipient is counted once"
 
 # --- the text form and its call-outs -------------------------------------------------
 
