@@ -237,7 +237,8 @@ m() {
         expect "$c" "$dec" "$would" "$reason" "$tls" "$cert" "$issuer" 127.0.0.1
     done
     if [ ${#problems[@]} -eq 0 ]; then
-        pass "[$mta] c$n: $c $dec${would/#-/} $reason over $tls: logged as sent"
+        [ "$would" = - ] || dec+=" would=$would"
+        pass "[$mta] c$n: $c $dec $reason over $tls: logged as sent"
     else
         fail "[$mta] c$n: $c $dec $reason over $tls: logged as sent" "${problems[@]}" \
             "$(tail -n 3 "$E2E_DIR/smtp/c$n.out")"
