@@ -31,7 +31,8 @@
 # -c with the configuration after the rotation: an issuer no identity
 # lists, without -c: the issuer not seen before, the candidate unmatched
 # domain), hostile values on one line. The README's example report is
-# $E2E_DIR/readme-report.txt (KEEP=1 keeps it). Runs in about 40 s.
+# $E2E_DIR/readme-report.txt (KEEP=1 keeps it) and must equal the one in
+# README.md, times aside. Runs in about 40 s.
 # TAP output.
 # shellcheck disable=SC2046  # $(ccert NAME) expands to four swaks words
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -710,6 +711,18 @@ report "$E2E_DIR/readme-report.txt" -c "$CONF" --until "$(utc $((BASE + NCLEAN))
     "$LOGS/rfc3164.log"
 like "$REPORT_RC:$(grep -c 'fabrikam: ' "$E2E_DIR/readme-report.txt")" '^0:[1-9]' \
     "the README's example report (-c, --until before the hostile mails)"
+# The README shows this report (times aside): copy it there when it changes.
+untimed() { sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/TIME/g'; }
+readme_block=$(awk '/^A real report: `tests\/e2e\/report.sh`/ { r = 1 }
+    r && /^```$/ { if (in_block) exit; in_block = 1; next }
+    in_block { print }' "$top_srcdir/README.md" | untimed)
+if [ "$readme_block" = "$(untimed <"$E2E_DIR/readme-report.txt")" ]; then
+    pass "README.md shows this run's report (times aside)"
+else
+    fail "README.md shows this run's report (times aside)" \
+        "$(diff <(echo "$readme_block") <(untimed <"$E2E_DIR/readme-report.txt") | head -n 20)" \
+        "copy $E2E_DIR/readme-report.txt into README.md (KEEP=1 keeps it)"
+fi
 
 report "$E2E_DIR/report-rotated.txt" -c "$ROTATED" "$LOGS/rfc3164.log"
 grep_text "$E2E_DIR/report-rotated.txt" \
