@@ -101,6 +101,7 @@ sendmail_write_mc() {
 SMTP_PORT=$PF_PORT
 start_postfix
 sendmail_fetch
+# shellcheck disable=SC2034  # read by start_sendmail
 SMTP_PORT=$SM_PORT
 start_sendmail stock
 diag "Postfix on 127.0.0.1:$PF_PORT, sendmail $SM_VERSION on 127.0.0.1:$SM_PORT," \
@@ -713,6 +714,7 @@ like "$REPORT_RC:$(grep -c 'fabrikam: ' "$E2E_DIR/readme-report.txt")" '^0:[1-9]
     "the README's example report (-c, --until before the hostile mails)"
 # The README shows this report (times aside): copy it there when it changes.
 untimed() { sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/TIME/g'; }
+# shellcheck disable=SC2154  # top_srcdir: set by lib.sh
 readme_block=$(awk '/^A real report: `tests\/e2e\/report.sh`/ { r = 1 }
     r && /^```$/ { if (in_block) exit; in_block = 1; next }
     in_block { print }' "$top_srcdir/README.md" | untimed)
