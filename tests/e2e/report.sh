@@ -55,6 +55,8 @@ T0=$SECONDS
 CA_A="Contoso Demo Root CA"
 CA_B="Contoso Demo Issuing CA B"
 EVIL_CN='mail.contoso.example" decision=accept x="'
+# The longest CN the openssl CLI writes (ub-common-name, 64 bytes).
+LONG_CN="$(printf '%*s' 48 '' | tr ' ' m).contoso.example"
 # shellcheck disable=SC2034  # read by make_pki
 E2E_ISSUING_CAS=("issuing_b|ca2|$CA_B")
 # shellcheck disable=SC2034  # read by make_pki
@@ -63,6 +65,7 @@ E2E_EXTRA_CERTS=(
     "tailspin|lab|/O=Tailspin/CN=mail.tailspin.example"
     "verified|lab|/O=Verified/CN=mx.verified.example"
     "evil|lab|/O=Contoso/CN=$EVIL_CN"
+    "long64|lab|/O=Contoso/CN=$LONG_CN"
 )
 
 alloc_port PF_PORT
@@ -276,11 +279,14 @@ mails() {
     m "$x" unmatched/ accept - ok none none - 1 --from '<>'
 }
 
-# hostile_mails MTA: a quoted sender with '=', a certificate CN with quotes.
+# hostile_mails MTA: a quoted sender with '=', a certificate CN with quotes,
+# one of 64 bytes.
 hostile_mails() {
     m "$1" $IN/contoso reject - no_tls none none - 1 --from '"a b=c"@contoso.example'
     m "$1" $IN/contoso reject - cert_name_mismatch TLSv1.3 "$EVIL_CN" "$CA_A" 1 \
         "${TLS13[@]}" $(ccert evil) --from "$C"
+    m "$1" $IN/contoso reject - cert_name_mismatch TLSv1.3 "$LONG_CN" "$CA_A" 1 \
+        "${TLS13[@]}" $(ccert long64) --from "$C"
 }
 
 for MTA in postfix sendmail; do
