@@ -24,7 +24,7 @@ package="debhelper dpkg-dev fakeroot lintian debootstrap systemd systemd-contain
          rpm rpmlint cpio tar xz-utils"
 # The shared libraries of sendmail-bin, which the Sendmail tests unpack with
 # dpkg -x (no dependencies installed): a pristine Debian 12 lacks libldap.
-test="clang m4 util-linux perl dpkg apt miltertest
+test="clang m4 util-linux perl dpkg apt miltertest jq
       libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
       $package"
 
