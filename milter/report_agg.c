@@ -377,12 +377,19 @@ bool report_tls_old(const char *version)
 /*
  * The domain of a sender= value ("<a@B.example>" -> "b.example"; the null
  * sender, none and a path without '@' -> ""), lower case, into out
- * (at least len + 1 bytes); its length.
+ * (at least len + 1 and 6 bytes); its length. A path the daemon cut (it
+ * ends in "..." where its '>' should be) has lost its domain, or part of
+ * it: "(cut)", never "" (the null sender) nor a domain cut short.
  */
 static size_t sender_domain(const char *s, size_t len, char *out)
 {
     const char *at = NULL;
     size_t n = 0;
+
+    if (len >= 3 && memcmp(s + len - 3, "...", 3) == 0) {
+        memcpy(out, REPORT_CUT_DOMAIN, sizeof(REPORT_CUT_DOMAIN));
+        return sizeof(REPORT_CUT_DOMAIN) - 1;
+    }
 
     if (len >= 2 && s[0] == '<' && s[len - 1] == '>') {
         s++;

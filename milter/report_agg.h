@@ -17,6 +17,8 @@
 
 /* The key under which values past a cap are counted. */
 #define REPORT_OTHER "(other)"
+/* The sender domain of a sender= the daemon cut before its domain ended. */
+#define REPORT_CUT_DOMAIN "(cut)"
 /* Distinct values per count map (reasons, ciphers, names, clients, ...). */
 #define REPORT_MAP_CAP 1024
 /* Distinct connectors, and distinct unmatched sender domains. */
