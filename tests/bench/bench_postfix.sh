@@ -186,9 +186,12 @@ stop_forcetls() {
 # --- configurations ------------------------------------------------------------
 
 # The shipped file without its pidfile (it names /run/forcetls) and its user
-# (the packages create it; a build tree has none); the socket is given with -p.
+# (the packages create it; a build tree has none); the socket is given with
+# -p, outside the setgid directory that gives it the group postfix when
+# installed, so the group is set here.
 SHIPPED=$E2E_DIR/shipped.conf
 sed -e '/^pidfile[[:space:]]*=/d' -e '/^[[:space:]]*user[[:space:]]*=/d' \
+    -e '1i socket_group = "postfix";' \
     "$top_srcdir/conf/forcetls.conf" >"$SHIPPED" ||
     bail_out "cannot copy conf/forcetls.conf"
 
