@@ -280,15 +280,22 @@ static void print_identity(const struct certinfo *info, FILE *out)
     if (cn.ok) {
         fputs(" names = [ ", out);
         connector_quote(out, info->cn.s, info->cn.len);
-        fputs(" ];\n       ", out);
+        fputs(" ];", out);
     }
     if (issuer.ok) {
-        fputs(" issuers = [ ", out);
+        fputs(cn.ok ? "\n        issuers = [ " : " issuers = [ ", out);
         connector_quote(out, info->issuer_cn.s, info->issuer_cn.len);
-        fputs(" ];\n       ", out);
+        fputs(" ];", out);
     }
-    fprintf(out, " valid_until = \"%s\"; }   # the certificate's notAfter\n"
-            "    );\n", until);
+    /*
+     * No valid_until from the certificate: a renewal from the same issuing
+     * CA pairs with this identity too, and would be refused as retired.
+     */
+    fprintf(out, " }\n    );\n"
+            "    # This certificate expires %s. A renewal with the same name and\n"
+            "    # issuing CA needs no change here; when the partner announces a new\n"
+            "    # name or CA, add that identity with valid_from and give this one\n"
+            "    # valid_until (forcetls.conf(5), CERTIFICATE IDENTITIES).\n", until);
 }
 
 /* The inbound block. */
