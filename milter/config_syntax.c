@@ -505,6 +505,29 @@ bool syntax_utc_date(const char *text, int64_t *seconds, const char **why)
     return true;
 }
 
+/* Seconds of a UTC date and time given as numbers (see config_syntax.h). */
+bool syntax_utc_civil(int64_t y, int mo, int d, int h, int mi, int s,
+                      int64_t *seconds)
+{
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+        (unsigned long)d > month_days((unsigned long)y, (unsigned long)mo) ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
+        return false;
+    *seconds = days_from_civil(y, mo, d) * SECONDS_PER_DAY +
+               (int64_t)h * 3600 + (int64_t)mi * 60 + s;
+    return true;
+}
+
+/* The UTC year of seconds (see config_syntax.h). */
+int64_t syntax_utc_year(int64_t seconds)
+{
+    int64_t days = (seconds >= 0 ? seconds : seconds - (SECONDS_PER_DAY - 1)) /
+                   SECONDS_PER_DAY, y, m, d;
+
+    civil_from_days(days, &y, &m, &d);
+    return y;
+}
+
 /* seconds as "YYYY-MM-DDTHH:MM:SSZ" (see config_syntax.h). */
 void syntax_format_utc(int64_t seconds, char *out, size_t outsz)
 {

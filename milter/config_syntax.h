@@ -101,4 +101,15 @@ bool syntax_utc_date(const char *text, int64_t *seconds, const char **why);
  */
 void syntax_format_utc(int64_t seconds, char *out, size_t outsz);
 
+/*
+ * The seconds of a UTC date and time given as numbers (a log's timestamp):
+ * years 1970 to 9999, real days, hours 00-23, minutes 00-59, seconds 00-60
+ * (a leap second is read as the next second). False when they are not one.
+ */
+bool syntax_utc_civil(int64_t y, int mo, int d, int h, int mi, int s,
+                      int64_t *seconds);
+
+/* The UTC year of seconds since 1970-01-01T00:00:00Z. */
+int64_t syntax_utc_year(int64_t seconds);
+
 #endif

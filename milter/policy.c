@@ -383,12 +383,9 @@ tls_failure(const struct inbound_connector *c, const struct tls_facts *tls,
     return REASON_OK;
 }
 
-/*
- * Whether a normalised CN matches a normalised certificate name: equal, or
- * "*.rest" and the CN is exactly one (non-empty) label, a dot, then rest.
- */
-static bool
-cert_name_matches(const char *pattern, const char *cn)
+/* Whether a normalised CN matches a certificate-name pattern; see policy.h. */
+bool
+policy_cert_name_matches(const char *pattern, const char *cn)
 {
     const char *dot;
 
@@ -416,7 +413,7 @@ identity_names_match(const struct cert_identity *ident, const char *cn,
     if (!listed)
         return false;
     for (i = 0; i < ident->names.count; i++)
-        if (cert_name_matches(ident->names.items[i], cn))
+        if (policy_cert_name_matches(ident->names.items[i], cn))
             return true;
     return false;
 }

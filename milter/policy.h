@@ -169,6 +169,14 @@ void policy_decide_traced(const struct config *config,
  */
 void policy_fail_closed(struct verdict *out);
 
+/*
+ * Whether a normalised certificate CN matches a normalised certificate-name
+ * pattern of the configuration: equal, or "*.rest" with exactly one
+ * non-empty label before rest. The one matcher of identities, also for the
+ * tool's words about them.
+ */
+bool policy_cert_name_matches(const char *pattern, const char *cn);
+
 const char *policy_decision_name(enum decision decision);
 const char *policy_reason_name(enum reason reason);
 /* Default reply text for a reason; never names partners or certificates. */

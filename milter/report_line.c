@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "config_syntax.h"
 #include "report_line.h"
 
 #define IDENT "forcetls-milter"
@@ -24,75 +25,16 @@
 
 /* ---- dates ---- */
 
-/* Gregorian leap year. */
-static bool leap_year(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days in month m (1..12) of year y. */
-static int month_days(int64_t y, int m)
-{
-    static const unsigned char days[12] = {
-        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-    };
-
-    return m == 2 && leap_year(y) ? 29 : days[m - 1];
-}
-
-/*
- * Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil, as in
- * config_syntax.c, whose copy is private to the configuration's dates).
- */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The year (UTC) of instant t. */
-static int64_t year_of(int64_t t)
-{
-    int64_t z = (t >= 0 ? t : t - (SECONDS_PER_DAY - 1)) / SECONDS_PER_DAY;
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    return yoe + era * 400 + (mp >= 10);
-}
-
-/* Seconds of a valid civil date and time, or false. */
-static bool civil_seconds(int64_t y, int mo, int d, int h, int mi, int s,
-                          int64_t *t)
-{
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-        d > month_days(y, mo) || h > 23 || mi > 59 || s > 60)
-        return false;
-    /* A leap second (:60) is read as the next second. */
-    *t = days_from_civil(y, mo, d) * SECONDS_PER_DAY + h * 3600 + mi * 60 + s;
-    return true;
-}
-
 /* An RFC 3164 date in the year guessed from now; see report_line.h. */
 bool report_line_bsd_time(int month, int day, int hour, int min, int sec,
                           int64_t now, int64_t *t)
 {
-    int64_t year = year_of(now);
+    int64_t year = syntax_utc_year(now);
 
-    if (civil_seconds(year, month, day, hour, min, sec, t) &&
+    if (syntax_utc_civil(year, month, day, hour, min, sec, t) &&
         *t <= now + SECONDS_PER_DAY)
         return true;
-    return civil_seconds(year - 1, month, day, hour, min, sec, t);
+    return syntax_utc_civil(year - 1, month, day, hour, min, sec, t);
 }
 
 /* ---- small scanners: each reads only [p, end) ---- */
@@ -150,7 +92,7 @@ static bool iso_time(const char *p, const char *end, int64_t *t,
     mi = digits(p + 14, end, 2);
     s = digits(p + 17, end, 2);
     if (mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0 ||
-        !civil_seconds(y, mo, d, h, mi, s, t))
+        !syntax_utc_civil(y, mo, d, h, mi, s, t))
         return false;
     p += 19;
     if (at(p, end, '.')) {

@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "config_syntax.h"
 #include "log.h"
+#include "policy.h"
 #include "report_out.h"
 
 /* A value as log_value writes it: plain, or quoted and escaped. */
@@ -179,19 +180,6 @@ static bool no_cert(const char *key)
     return strcmp(key, "none") == 0 || strcmp(key, REPORT_OTHER) == 0;
 }
 
-/* A normalised CN matches a normalised certificate-name pattern (policy.c). */
-static bool cert_name_matches(const char *pattern, const char *cn)
-{
-    const char *dot;
-
-    if (strcmp(pattern, cn) == 0)
-        return true;
-    if (pattern[0] != '*' || pattern[1] != '.')
-        return false;
-    dot = strchr(cn, '.');
-    return dot != NULL && dot != cn && strcmp(dot + 1, pattern + 2) == 0;
-}
-
 /* Does identity id list the value (a CN when names, else an issuer)? */
 static bool identity_lists(const struct cert_identity *id, const char *value,
                            bool names)
@@ -205,7 +193,7 @@ static bool identity_lists(const struct cert_identity *id, const char *value,
                                         NULL))
         return false;
     for (size_t i = 0; i < l->count; i++)
-        if (names ? cert_name_matches(l->items[i], cn)
+        if (names ? policy_cert_name_matches(l->items[i], cn)
                   : strcasecmp(l->items[i], value) == 0)
             return true;
     return false;
