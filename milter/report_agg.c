@@ -431,9 +431,12 @@ static bool count_partner(struct report_agg *agg, struct report_partner *p,
     p->recipients++;
     p->decisions[d]++;
     if (cert != NULL && strcmp(cert, "none") != 0) {
-        if (p->verified++ == 0) {
+        if (p->verified++ == 0)
             p->first_cert_seq = agg->seq;
-            p->have_cert_time = l->have_time;
+        /* The earliest, not the first read: inputs come in any order. */
+        if (l->have_time &&
+            (!p->have_cert_time || l->time < p->first_cert_time)) {
+            p->have_cert_time = true;
             p->first_cert_time = l->time;
         }
     }

@@ -74,7 +74,7 @@ struct report_partner {
     bool have_time;
     int64_t first_time, last_time;
     bool have_cert_time;
-    int64_t first_cert_time;
+    int64_t first_cert_time;  /* the earliest such line's time */
     struct report_map_table maps[RM_COUNT];
 };
 

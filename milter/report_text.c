@@ -281,6 +281,19 @@ static bool configured(const struct config *config,
     return false;
 }
 
+/*
+ * Was e first seen after p's first line with a certificate? By time when
+ * both have one (inputs may come newest first: mail.log before
+ * mail.log.1), else in the order the lines were read.
+ */
+static bool seen_later(const struct report_partner *p,
+                       const struct report_entry *e)
+{
+    if (e->have_time && p->have_cert_time)
+        return e->first_time > p->first_cert_time;
+    return e->first_seq > p->first_cert_seq;
+}
+
 /* Names and issuers against the configuration (-c), or not seen before. */
 static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                           const struct config *config, bool *shown)
@@ -321,7 +334,7 @@ static bool callout_certs(FILE *out, struct report_partner **v, size_t n,
                     compare_value(out, p, c, e[j], m == RM_NAMES, &any);
                     continue;
                 }
-                if (e[j]->first_seq <= p->first_cert_seq)
+                if (!seen_later(p, e[j]))
                     continue;
                 if (!any)
                     fputs("  Certificate names and issuers not seen before"
