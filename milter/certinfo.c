@@ -37,6 +37,7 @@
 #include <openssl/x509v3.h>
 
 #include "certinfo.h"
+#include "log.h"
 
 /* printf into err; always false, for "return fail(...)". */
 static bool fail(char *err, size_t errsz, const char *fmt, ...)
@@ -48,6 +49,31 @@ static bool fail(char *err, size_t errsz, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errsz, fmt, ap);
     va_end(ap);
+    return false;
+}
+
+/*
+ * "NAME: " and printf into err, NAME escaped as log_value writes it (a file
+ * name from the command line may hold a line break: the error stays one
+ * line); always false.
+ */
+static bool fail_file(char *err, size_t errsz, const char *name,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool fail_file(char *err, size_t errsz, const char *name,
+                      const char *fmt, ...)
+{
+    char esc[LOG_VALUE_BUF];
+    va_list ap;
+    int n;
+
+    log_value(name, esc, sizeof esc);
+    n = snprintf(err, errsz, "%s: ", esc);
+    if (n >= 0 && (size_t)n < errsz) {
+        va_start(ap, fmt);
+        vsnprintf(err + n, errsz - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
     return false;
 }
 
@@ -94,7 +120,7 @@ STACK_OF(X509) *certinfo_parse_pem(const char *name, const char *bytes,
     X509 *cert;
 
     if (chain == NULL || bio == NULL) {
-        fail(err, errsz, "%s: out of memory", name);
+        fail_file(err, errsz, name, "out of memory");
         goto bad;
     }
     ERR_clear_error();
@@ -104,25 +130,25 @@ STACK_OF(X509) *certinfo_parse_pem(const char *name, const char *bytes,
             break;
         if (sk_X509_num(chain) >= CERTINFO_CHAIN_MAX) {
             X509_free(cert);
-            fail(err, errsz, "%s: more than %d certificates", name,
-                 CERTINFO_CHAIN_MAX);
+            fail_file(err, errsz, name, "more than %d certificates",
+                      CERTINFO_CHAIN_MAX);
             goto bad;
         }
         if (sk_X509_push(chain, cert) <= 0) {
             X509_free(cert);
-            fail(err, errsz, "%s: out of memory", name);
+            fail_file(err, errsz, name, "out of memory");
             goto bad;
         }
     }
     if (!pem_at_end()) {
-        fail(err, errsz, "%s: certificate %d: unreadable PEM: %s", name,
-             sk_X509_num(chain) + 1, ssl_reason(why, sizeof why));
+        fail_file(err, errsz, name, "certificate %d: unreadable PEM: %s",
+                  sk_X509_num(chain) + 1, ssl_reason(why, sizeof why));
         goto bad;
     }
     ERR_clear_error();
     if (sk_X509_num(chain) == 0) {
-        fail(err, errsz, "%s: no certificate (no PEM block"
-             " \"-----BEGIN CERTIFICATE-----\")", name);
+        fail_file(err, errsz, name, "no certificate (no PEM block"
+                  " \"-----BEGIN CERTIFICATE-----\")");
         goto bad;
     }
     BIO_free(bio);
@@ -142,19 +168,19 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errsz)
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
     if (fd < 0) {
-        fail(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+        fail_file(err, errsz, path, "cannot read: %s", strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fail(err, errsz, "%s: not a regular file", path);
+        fail_file(err, errsz, path, "not a regular file");
         goto out;
     }
     if (st.st_size > CERTINFO_FILE_MAX) {
-        fail(err, errsz, "%s: larger than %d bytes", path, CERTINFO_FILE_MAX);
+        fail_file(err, errsz, path, "larger than %d bytes", CERTINFO_FILE_MAX);
         goto out;
     }
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        fail(err, errsz, "%s: out of memory", path);
+        fail_file(err, errsz, path, "out of memory");
         goto out;
     }
     while (got < (size_t)st.st_size) {
@@ -163,7 +189,7 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errsz)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+            fail_file(err, errsz, path, "cannot read: %s", strerror(errno));
             free(buf);
             buf = NULL;
             goto out;
@@ -208,14 +234,14 @@ X509_STORE *certinfo_load_cafile(const char *path, char *err, size_t errsz)
     if (certs == NULL)
         return NULL;
     if ((store = X509_STORE_new()) == NULL) {
-        fail(err, errsz, "%s: out of memory", path);
+        fail_file(err, errsz, path, "out of memory");
     } else {
         for (int i = 0; i < sk_X509_num(certs); i++)
             if (X509_STORE_add_cert(store, sk_X509_value(certs, i)) != 1) {
                 char why[256];
 
-                fail(err, errsz, "%s: certificate %d: %s", path, i + 1,
-                     ssl_reason(why, sizeof why));
+                fail_file(err, errsz, path, "certificate %d: %s", i + 1,
+                          ssl_reason(why, sizeof why));
                 X509_STORE_free(store);
                 store = NULL;
                 break;

@@ -485,6 +485,11 @@ bool probe_parse_target(const char *text, struct probe_request *req,
     size_t hlen;
     unsigned char addr[sizeof(struct in6_addr)];
 
+    /* Messages below quote text: it must stay one line. */
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p < ' ' || *p >= 0x7f)
+            return fail(err, errsz, "--probe: a control character or a byte"
+                        " over 127 in HOST[:PORT]");
     if (text[0] == '[') {
         const char *end = strchr(text, ']');
 

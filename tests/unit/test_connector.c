@@ -627,6 +627,15 @@ static void test_main_errors(void **state)
     check_str("missing file", err, "forcetls: /nonexistent/x.pem: cannot read:"
               " No such file or directory\n");
     check_int("missing file: exit", rc, 1);
+    /* Arguments with a line break: still one line, escaped as in the log. */
+    run_main(WORDS("--cert", "/nonexistent/a\nb.pem"), out, sizeof out, err,
+             sizeof err);
+    check_str("missing file with a line break", err, "forcetls:"
+              " \"/nonexistent/a\\nb.pem\": cannot read: No such file or"
+              " directory\n");
+    run_main(WORDS("--probe", "mx:2\n5"), out, sizeof out, err, sizeof err);
+    check_str("target with a line break", err, "forcetls: --probe: a control"
+              " character or a byte over 127 in HOST[:PORT]\n");
 
     run_main(WORDS("--cert", path, "--CAfile", path2), out, sizeof out, err,
              sizeof err);
