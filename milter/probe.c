@@ -4,7 +4,8 @@
  * the server presents, with the TLS version and cipher it negotiated.
  *
  * Owns: the conversation (greeting, EHLO, STARTTLS, handshake, QUIT), its
- * bounds (one deadline for all of it; a reply line of PROBE_LINE_MAX bytes,
+ * bounds (one deadline for all of it, of which each address but the last
+ * may take only its share to connect; a reply line of PROBE_LINE_MAX bytes,
  * PROBE_REPLY_LINES lines, PROBE_PLAIN_MAX bytes before the handshake; the
  * certificate list by OpenSSL's max_cert_list), and the one-line errors.
  *
@@ -264,7 +265,11 @@ static int connect_one(const struct addrinfo *ai, struct conn *c,
     return fd;
 }
 
-/* Connect to the first address of req that answers; sets c->fd. */
+/*
+ * Connect to the first address of req that answers; sets c->fd. Each
+ * address but the last may take only its share of the time left, so a
+ * silent one (a black-holed IPv6 route) leaves time for the next.
+ */
 static bool connect_target(const struct probe_request *req, struct conn *c,
                            struct probe_result *res)
 {
@@ -273,6 +278,8 @@ static bool connect_target(const struct probe_request *req, struct conn *c,
                               .ai_flags = AI_NUMERICSERV };
     struct addrinfo *list = NULL;
     char port[16], why[256] = "no address";
+    const long long deadline = c->deadline_ms;
+    size_t left = 0;
     int rc;
 
     snprintf(port, sizeof port, "%u", req->port);
@@ -282,14 +289,21 @@ static bool connect_target(const struct probe_request *req, struct conn *c,
     if (rc != 0)
         return fail(c->err, c->errsz, "%s: cannot resolve: %s", c->target,
                     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-    for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+    for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next)
+        left++;
+    for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next, left--) {
         char host[INET6_ADDRSTRLEN];
-        int fd = connect_one(ai, c, why, sizeof why);
+        int fd;
 
-        if (fd == -2) {
+        c->deadline_ms = now_ms() + (deadline - now_ms()) / (long long)left;
+        fd = connect_one(ai, c, why, sizeof why);
+        c->deadline_ms = deadline;
+        if (fd == -2 && left == 1) {
             freeaddrinfo(list);
             return false;
         }
+        if (fd == -2)
+            snprintf(why, sizeof why, "no answer in time");
         if (fd < 0)
             continue;
         c->fd = fd;
