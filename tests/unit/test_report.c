@@ -425,21 +425,10 @@ static void test_bad_lines(void **state)
 
 /* ---- counting ---- */
 
-/* Count text (lines separated by \n) through report_read_fd on a
- * temporary file. */
+/* Count text as one input, read at NOW (testutil.h). */
 static void count_text(struct report_agg *agg, const char *text)
 {
-    char path[256], err[REPORT_ERR_MAX];
-    int fd;
-
-    write_tmp(path, sizeof path, text);
-    fd = open(path, O_RDONLY);
-    unlink(path);
-    if (fd < 0)
-        fail_msg("open(%s) failed", path);
-    if (!report_read_fd(agg, fd, path, NOW, err, sizeof err))
-        fail_msg("report_read_fd: got \"%s\", want success", err);
-    close(fd);
+    report_count_text(agg, text, NOW);
 }
 
 /* A new aggregate, or the test fails. */

@@ -6,8 +6,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <fcntl.h>
-
 #include "report.h"
 #include "report_agg.h"
 #include "report_out.h"
@@ -20,20 +18,10 @@
     " decision=accept direction=inbound connector=contoso stage=rcpt" \
     " reason=ok tls=TLSv1.3 cert=mail.contoso.com issuer=\"" issuer "\"\n"
 
-/* Count text as one input file through report_read_fd. */
+/* Count text as one input, read at NOW (testutil.h). */
 static void count_text(struct report_agg *agg, const char *text)
 {
-    char path[256], err[REPORT_ERR_MAX];
-    int fd;
-
-    write_tmp(path, sizeof path, text);
-    fd = open(path, O_RDONLY);
-    unlink(path);
-    if (fd < 0)
-        fail_msg("open(%s) failed", path);
-    if (!report_read_fd(agg, fd, path, NOW, err, sizeof err))
-        fail_msg("report_read_fd: got \"%s\", want success", err);
-    close(fd);
+    report_count_text(agg, text, NOW);
 }
 
 /* The text form of agg without -c (malloc'ed). */

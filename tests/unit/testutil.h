@@ -5,8 +5,9 @@
  * through a temporary file. Test code only: a failed check ends the
  * running test with fail_msg(). Everything is static inline, so a test
  * that uses a part of it has no unused functions. The helpers for a
- * module's tables or configuration exist only where that module's header
- * (domain_table.h, cidr.h, config.h) was included before this one.
+ * module's tables, configuration or report exist only where that module's
+ * header (domain_table.h, cidr.h, config.h, report.h with report_agg.h)
+ * was included before this one.
  */
 #ifndef FORCETLS_TESTUTIL_H
 #define FORCETLS_TESTUTIL_H
@@ -269,5 +270,29 @@ static inline size_t error_case_tests(struct CMUnitTest *out,
     return n;
 }
 #endif /* FORCETLS_CONFIG_H */
+
+#if defined(FORCETLS_REPORT_H) && defined(FORCETLS_REPORT_AGG_H)
+#include <fcntl.h>
+
+/*
+ * Count text (lines separated by \n) into agg through report_read_fd on a
+ * temporary file, as one input of forcetls report, read at now.
+ */
+static inline void
+report_count_text(struct report_agg *agg, const char *text, int64_t now)
+{
+    char path[256], err[REPORT_ERR_MAX];
+    int fd;
+
+    write_tmp(path, sizeof path, text);
+    fd = open(path, O_RDONLY);
+    unlink(path);
+    if (fd < 0)
+        fail_msg("open(%s) failed", path);
+    if (!report_read_fd(agg, fd, path, now, err, sizeof err))
+        fail_msg("report_read_fd: got \"%s\", want success", err);
+    close(fd);
+}
+#endif /* FORCETLS_REPORT_H && FORCETLS_REPORT_AGG_H */
 
 #endif /* FORCETLS_TESTUTIL_H */
