@@ -3,8 +3,9 @@
  * stderr line back into the values of the daemon's decision line.
  *
  * Owns: recognising the prefixes (RFC 3164, RFC 5424, ISO 8601 with an
- * offset, the daemon's stderr, none), their timestamps in UTC (the year of
- * an RFC 3164 line guessed from the time of reading), which program wrote
+ * offset, the daemon's stderr, none), their timestamps in UTC (an RFC 3164
+ * line's in local time, as syslog writes them, its year guessed from the
+ * time of reading), which program wrote
  * the line, and the logfmt grammar of policy_format_line with the exact
  * inverse of log.c's log_value escaping.
  *
@@ -13,9 +14,10 @@
  * a forged or cut line is skipped, never half-counted. Counting is
  * report_agg.c's.
  *
- * Threads: pure functions; no state.
+ * Threads: pure functions (localtime_r reads the time zone); no state.
  */
 #include <string.h>
+#include <time.h>
 
 #include "config_syntax.h"
 #include "report_line.h"
@@ -25,16 +27,40 @@
 
 /* ---- dates ---- */
 
+/*
+ * The offset from UTC of local time at UTC instant t (tm_gmtoff), for
+ * RFC 3164 stamps, which syslog writes in local time.
+ */
+static int64_t local_offset(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    return localtime_r(&tt, &tm) == NULL ? 0 : tm.tm_gmtoff;
+}
+
+/* Local wall-clock seconds (as if UTC) to the UTC instant they name. */
+static int64_t local_to_utc(int64_t wall)
+{
+    int64_t t = wall - local_offset(wall);
+
+    /* Again at the first guess: right across a change of offset. */
+    return wall - local_offset(t);
+}
+
 /* An RFC 3164 date in the year guessed from now; see report_line.h. */
 bool report_line_bsd_time(int month, int day, int hour, int min, int sec,
                           int64_t now, int64_t *t)
 {
-    int64_t year = syntax_utc_year(now);
+    int64_t year = syntax_utc_year(now + local_offset(now));
 
     if (syntax_utc_civil(year, month, day, hour, min, sec, t) &&
-        *t <= now + SECONDS_PER_DAY)
+        (*t = local_to_utc(*t)) <= now + SECONDS_PER_DAY)
         return true;
-    return syntax_utc_civil(year - 1, month, day, hour, min, sec, t);
+    if (!syntax_utc_civil(year - 1, month, day, hour, min, sec, t))
+        return false;
+    *t = local_to_utc(*t);
+    return true;
 }
 
 /* ---- small scanners: each reads only [p, end) ---- */

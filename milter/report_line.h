@@ -49,7 +49,7 @@ struct report_line {
 /*
  * Read one line (len bytes, no newline; a trailing CR is ignored). Its
  * message part follows an RFC 3164 prefix ("Mmm dd hh:mm:ss host
- * IDENT[PID]: ", the year guessed from now: the current UTC year, or the
+ * IDENT[PID]: ", the year guessed from now: the current local year, or the
  * previous one when the line would be more than a day in the future), an
  * RFC 5424 prefix ("<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD "), an ISO
  * 8601 one with an offset ("YYYY-MM-DDTHH:MM:SS[.frac](Z|+hhmm|+hh:mm)
@@ -74,8 +74,9 @@ bool report_line_unescape(const char *in, size_t len, char *out,
                           size_t *outlen);
 
 /*
- * An RFC 3164 month-day-time in the year guessed from now (see above):
- * UTC seconds into *t. False for an impossible date.
+ * An RFC 3164 month-day-time, local time (the TZ of the reader, as syslog
+ * and journalctl write it), in the year guessed from now (see above): UTC
+ * seconds into *t. False for an impossible date.
  */
 bool report_line_bsd_time(int month, int day, int hour, int min, int sec,
                           int64_t now, int64_t *t);

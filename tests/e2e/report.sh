@@ -38,6 +38,9 @@
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The RFC 3164 copies carry UTC times (gmtime below); the report reads such
+# stamps in the reader's local time, so the reader's zone is UTC here.
+export TZ=UTC
 . "$(dirname "${BASH_SOURCE[0]}")/sendmail_lib.sh"
 
 # Month names of RFC 3164 prefixes in English, whatever the locale.

@@ -13,6 +13,9 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_syntax.h"
@@ -227,6 +230,38 @@ static void test_bsd_year(void **state)
     check_bool_in("Feb 29", "2027-06-01",
                   report_line_bsd_time(2, 29, 0, 0, 0, utc("2027-06-01"), &t),
                   false);
+}
+
+/* RFC 3164 stamps are local time: the reader's TZ, with its summer time. */
+static void test_bsd_local_time(void **state)
+{
+    static const struct {
+        int month, day, hour;
+        const char *want;
+    } cases[] = {
+        { 1, 10, 12, "2027-01-10T11:00:00Z" },   /* CET, UTC+1 */
+        { 7, 10, 12, "2027-07-10T10:00:00Z" },   /* CEST, UTC+2 */
+        { 3, 28, 1, "2027-03-28T00:00:00Z" },    /* the hour before the change */
+        { 3, 28, 3, "2027-03-28T01:00:00Z" },    /* the first hour of summer time */
+        { 1, 1, 0, "2026-12-31T23:00:00Z" },     /* local new year, UTC's old year */
+    };
+    char got[SYNTAX_UTC_TEXT], what[32];
+    int64_t t;
+
+    (void)state;
+    if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
+        skip();
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        snprintf(what, sizeof what, "Berlin case %zu", i);
+        if (!report_line_bsd_time(cases[i].month, cases[i].day, cases[i].hour,
+                                  0, 0, utc("2027-12-01T00:00:00Z"), &t))
+            fail_msg("%s: got no date, want %s", what, cases[i].want);
+        check_str(what, iso(t, got), cases[i].want);
+    }
+    setenv("TZ", "UTC", 1);
+    tzset();
 }
 
 /* ---- escaping ---- */
@@ -942,9 +977,13 @@ static int teardown(void **state)
 /* Run the tests. */
 int main(void)
 {
+    /* The RFC 3164 cases are written in UTC; test_bsd_local_time sets its own. */
+    setenv("TZ", "UTC", 1);
+    tzset();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_bsd_year),
+        cmocka_unit_test(test_bsd_local_time),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_unescape_refused),
         cmocka_unit_test(test_daemon_lines),
