@@ -418,11 +418,13 @@ identity_names_match(const struct cert_identity *ident, const char *cn,
     return false;
 }
 
-/* Whether an identity's issuers accept an issuer CN (empty or cut: never). */
-static bool
-identity_issuer_matches(const struct cert_identity *ident,
-                        const char *issuer, size_t issuer_len)
+/* Whether an identity's issuers accept an issuer CN; see policy.h. */
+bool
+policy_identity_accepts_issuer(const struct cert_identity *ident,
+                               const char *issuer)
 {
+    size_t issuer_len = strlen(issuer);
+
     if (ident->issuers.count == 0)
         return true;
     return issuer_len > 0 && issuer_len < TLSFACTS_NAME_MAX - 1 &&
@@ -436,7 +438,7 @@ cert_failure(const struct inbound_connector *c, uint32_t id,
 {
     const struct tls_facts *tls = &j->session->tls;
     int64_t now = j->session->now;
-    size_t issuer_len = strlen(tls->issuer_cn), i;
+    size_t i;
     bool listed = j->have_cn && idset_has(&j->hits.by_cert, id);
     bool named = false, paired = false, future = false;
 
@@ -450,7 +452,7 @@ cert_failure(const struct inbound_connector *c, uint32_t id,
         if (!identity_names_match(ident, j->cn, listed))
             continue;
         named = true;
-        if (!identity_issuer_matches(ident, tls->issuer_cn, issuer_len))
+        if (!policy_identity_accepts_issuer(ident, tls->issuer_cn))
             continue;
         paired = true;
         if (ident->valid_from <= now && now < ident->valid_until) {

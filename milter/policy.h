@@ -177,6 +177,14 @@ void policy_fail_closed(struct verdict *out);
  */
 bool policy_cert_name_matches(const char *pattern, const char *cn);
 
+/*
+ * Whether an identity's issuers accept an issuer CN: any when it lists
+ * none; else one equal ignoring ASCII case. An empty CN, or one cut short
+ * (TLSFACTS_NAME_MAX - 1 bytes or more), is never accepted.
+ */
+bool policy_identity_accepts_issuer(const struct cert_identity *ident,
+                                    const char *issuer);
+
 const char *policy_decision_name(enum decision decision);
 const char *policy_reason_name(enum reason reason);
 /* Default reply text for a reason; never names partners or certificates. */

@@ -16,7 +16,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "addr.h"
 #include "config_syntax.h"
@@ -184,17 +183,16 @@ static bool no_cert(const char *key)
 static bool identity_lists(const struct cert_identity *id, const char *value,
                            bool names)
 {
-    const struct strlist *l = names ? &id->names : &id->issuers;
     char cn[ADDR_DOMAIN_MAX];
 
-    if (l->count == 0)
+    if (!names)
+        return policy_identity_accepts_issuer(id, value);
+    if (id->names.count == 0)
         return true;
-    if (names && !addr_normalize_domain(value, strlen(value), cn, sizeof cn,
-                                        NULL))
+    if (!addr_normalize_domain(value, strlen(value), cn, sizeof cn, NULL))
         return false;
-    for (size_t i = 0; i < l->count; i++)
-        if (names ? policy_cert_name_matches(l->items[i], cn)
-                  : strcasecmp(l->items[i], value) == 0)
+    for (size_t i = 0; i < id->names.count; i++)
+        if (policy_cert_name_matches(id->names.items[i], cn))
             return true;
     return false;
 }
