@@ -4,8 +4,10 @@
  * Owns the one JSON string writer: every string a command prints comes
  * from a configuration file, the command line or a log, so it is escaped
  * here whatever bytes it holds: quotes, backslashes and control bytes as
- * escapes, valid UTF-8 as it is, every other byte as \u00XX (its Latin-1
- * reading), so the output is always valid JSON.
+ * escapes, valid UTF-8 as it is, every other byte as the four characters
+ * \xHH, as the daemon's log writes it (not \u00XX, which reads as a real
+ * character and would make two values one), so the output is always valid
+ * JSON.
  *
  * Must not: format strings from input. Threads: no state.
  */
@@ -49,7 +51,8 @@ void json_string(FILE *out, const char *s)
             fwrite(p + i, 1, n, out);
             i += n - 1;
         } else {
-            fprintf(out, "\\u%04x", c);
+            /* As the daemon's log writes it; never a character it is not. */
+            fprintf(out, "\\\\x%02x", c);
         }
     }
     putc('"', out);
