@@ -66,9 +66,12 @@ enum report_line_kind report_line_parse(const char *line, size_t len,
 /*
  * Undo log_value(): in (len bytes) is one value as log.c writes it, plain
  * or quoted. Writes the value and a NUL to out (at least len + 1 bytes)
- * and its length to *outlen. False when in is not something log_value
- * writes (unterminated quote, unknown escape, \x00, a raw byte that would
- * have been escaped). A value cut by the daemon keeps its "...".
+ * and its length to *outlen. Every form log_value writes reads back
+ * exactly; a few it never writes are read too (\xHH for a printable byte,
+ * upper-case hex, quotes around a value that needed none), as their plain
+ * meaning. False for what no escaping means (unterminated quote, unknown
+ * escape, \x00, a raw byte that would have been escaped). A value cut by
+ * the daemon keeps its "...".
  */
 bool report_line_unescape(const char *in, size_t len, char *out,
                           size_t *outlen);
