@@ -287,8 +287,10 @@ static size_t name_cn(const X509_NAME *name, struct certinfo_text *t)
             const ASN1_STRING *s =
                 X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, pos));
 
-            if (!keep_asn1_utf8(t, s))
+            if (!keep_asn1_utf8(t, s)) {
                 keep_text(t, (const unsigned char *)"(not a string)", 14);
+                t->unreadable = true;
+            }
         }
     }
     return count;

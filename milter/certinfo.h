@@ -36,6 +36,7 @@ struct certinfo_text {
     size_t len;
     bool present;            /* the certificate has this name */
     bool cut;                /* longer than CERTINFO_TEXT_MAX - 1 bytes */
+    bool unreadable;         /* not a string: s holds a placeholder */
 };
 
 enum certinfo_verify {

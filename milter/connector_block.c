@@ -75,6 +75,8 @@ static struct usable name_usable(const struct certinfo_text *t, bool pattern)
 
     if (!t->present)
         u.why = "absent";
+    else if (t->unreadable)
+        u.why = "not a string the MTA could pass";
     else if (t->cut)
         u.why = "too long";
     else if (strlen(t->s) != t->len)
@@ -93,6 +95,8 @@ static struct usable issuer_usable(const struct certinfo_text *t)
 
     if (!t->present || t->len == 0)
         u.why = "absent";
+    else if (t->unreadable)
+        u.why = "not a string the MTA could pass";
     else if (t->cut || t->len >= TLSFACTS_NAME_MAX - 1)
         u.why = "longer than the daemon keeps of an issuer CN (254 bytes)";
     else if (strlen(t->s) != t->len)
