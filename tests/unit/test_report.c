@@ -1,6 +1,6 @@
 /*
  * test_report.c - unit tests for forcetls report: every prefix form with
- * its timestamp (RFC 3164 and its year, RFC 5424, ISO 8601 with offsets,
+ * its timestamp (RFC 3164, RFC 5424, ISO 8601 with offsets,
  * the daemon's stderr, journalctl -o cat) and the lines that are not ours;
  * log_value then report_line_unescape for hostile values, and the values
  * log_value never writes refused; decision lines made by the daemon's own
@@ -55,24 +55,6 @@ static const char conf_text[] =
 
 static struct config *conf;
 static char scratch[REPORT_SCRATCH_SIZE(REPORT_LINE_MAX + 16)];
-
-/* UTC seconds of a date as the configuration writes it. */
-static int64_t utc(const char *text)
-{
-    int64_t t;
-    const char *why;
-
-    if (!syntax_utc_date(text, &t, &why))
-        fail_msg("syntax_utc_date(%s): %s", text, why);
-    return t;
-}
-
-/* TIME of t. */
-static const char *iso(int64_t t, char buf[SYNTAX_UTC_TEXT])
-{
-    syntax_format_utc(t, buf, SYNTAX_UTC_TEXT);
-    return buf;
-}
 
 /* The facts of one recipient, as the MTA's macros give them. */
 struct facts {
@@ -200,68 +182,6 @@ static void test_prefixes(void **state)
         snprintf(what, sizeof what, "case %zu cert", i);
         check_str_in(what, cases[i].line, l.value[RF_CERT], "none");
     }
-}
-
-/* The year of an RFC 3164 line: this year unless more than a day ahead. */
-static void test_bsd_year(void **state)
-{
-    static const struct {
-        int month, day;
-        const char *now, *want;
-    } cases[] = {
-        { 1, 1, "2027-01-01T00:00:00Z", "2027-01-01T00:00:00Z" },
-        { 12, 31, "2027-01-01T00:00:00Z", "2026-12-31T00:00:00Z" },
-        { 1, 2, "2026-12-31T23:59:59Z", "2026-01-02T00:00:00Z" },
-        { 2, 29, "2029-03-01T00:00:00Z", "2028-02-29T00:00:00Z" },
-        { 2, 29, "2028-02-28T00:00:00Z", "2028-02-29T00:00:00Z" },
-    };
-    char got[SYNTAX_UTC_TEXT], what[32];
-    int64_t t;
-
-    (void)state;
-    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        snprintf(what, sizeof what, "case %zu", i);
-        if (!report_line_bsd_time(cases[i].month, cases[i].day, 0, 0, 0,
-                                  utc(cases[i].now), &t))
-            fail_msg("%s: got no date, want %s", what, cases[i].want);
-        check_str(what, iso(t, got), cases[i].want);
-    }
-    /* 29 February in neither this year nor the last */
-    check_bool_in("Feb 29", "2027-06-01",
-                  report_line_bsd_time(2, 29, 0, 0, 0, utc("2027-06-01"), &t),
-                  false);
-}
-
-/* RFC 3164 stamps are local time: the reader's TZ, with its summer time. */
-static void test_bsd_local_time(void **state)
-{
-    static const struct {
-        int month, day, hour;
-        const char *want;
-    } cases[] = {
-        { 1, 10, 12, "2027-01-10T11:00:00Z" },   /* CET, UTC+1 */
-        { 7, 10, 12, "2027-07-10T10:00:00Z" },   /* CEST, UTC+2 */
-        { 3, 28, 1, "2027-03-28T00:00:00Z" },    /* the hour before the change */
-        { 3, 28, 3, "2027-03-28T01:00:00Z" },    /* the first hour of summer time */
-        { 1, 1, 0, "2026-12-31T23:00:00Z" },     /* local new year, UTC's old year */
-    };
-    char got[SYNTAX_UTC_TEXT], what[32];
-    int64_t t;
-
-    (void)state;
-    if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
-        skip();
-    setenv("TZ", "Europe/Berlin", 1);
-    tzset();
-    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        snprintf(what, sizeof what, "Berlin case %zu", i);
-        if (!report_line_bsd_time(cases[i].month, cases[i].day, cases[i].hour,
-                                  0, 0, utc("2027-12-01T00:00:00Z"), &t))
-            fail_msg("%s: got no date, want %s", what, cases[i].want);
-        check_str(what, iso(t, got), cases[i].want);
-    }
-    setenv("TZ", "UTC", 1);
-    tzset();
 }
 
 /* ---- escaping ---- */
@@ -977,13 +897,11 @@ static int teardown(void **state)
 /* Run the tests. */
 int main(void)
 {
-    /* The RFC 3164 cases are written in UTC; test_bsd_local_time sets its own. */
+    /* The RFC 3164 lines are written in UTC (test_report_time: other zones). */
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefixes),
-        cmocka_unit_test(test_bsd_year),
-        cmocka_unit_test(test_bsd_local_time),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_unescape_refused),
         cmocka_unit_test(test_daemon_lines),

@@ -271,6 +271,28 @@ static inline size_t error_case_tests(struct CMUnitTest *out,
 }
 #endif /* FORCETLS_CONFIG_H */
 
+#ifdef FORCETLS_CONFIG_SYNTAX_H
+/* A UTC date of the configuration's form as seconds (fails the test if bad). */
+static inline int64_t
+utc(const char *text)
+{
+    int64_t t;
+    const char *why;
+
+    if (!syntax_utc_date(text, &t, &why))
+        fail_msg("syntax_utc_date(%s): %s", text, why);
+    return t;
+}
+
+/* t as YYYY-MM-DDTHH:MM:SSZ in buf. */
+static inline const char *
+iso(int64_t t, char buf[SYNTAX_UTC_TEXT])
+{
+    syntax_format_utc(t, buf, SYNTAX_UTC_TEXT);
+    return buf;
+}
+#endif /* FORCETLS_CONFIG_SYNTAX_H */
+
 #if defined(FORCETLS_REPORT_H) && defined(FORCETLS_REPORT_AGG_H)
 #include <fcntl.h>
 
