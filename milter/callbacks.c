@@ -265,18 +265,6 @@ static bool rcpt_facts(const struct session *s, SMFICTX *ctx,
     return clock_ok;
 }
 
-/* macro v, escaped for a log line and always in double quotes. */
-static void quoted_v(const struct session *s, char *out, size_t outsz)
-{
-    char esc[LOG_VALUE_BUF];
-
-    log_value(s->mta_v, esc, sizeof(esc));
-    if (esc[0] == '"')
-        text_copy(out, outsz, esc);
-    else
-        snprintf(out, outsz, "\"%s\"", esc);
-}
-
 /*
  * The transaction's dialect, from what macro v said and the configuration
  * it is judged by. When that trusts no certificate, say once per
@@ -296,7 +284,7 @@ static void session_resolve_dialect(struct session *s)
         if (atomic_load(&callbacks_warned_mta_unknown) ||
             atomic_exchange(&callbacks_warned_mta_unknown, true))
             return;
-        quoted_v(s, v, sizeof(v));
+        log_quoted(s->mta_v, v, sizeof(v));
         log_msg(LOG_WARNING, "cannot tell the MTA from macro v=%s: no client "
                 "certificate is trusted; set mta = \"postfix\" or "
                 "mta = \"sendmail\" in %s", v, c->path);
@@ -305,7 +293,7 @@ static void session_resolve_dialect(struct session *s)
     if (atomic_load(&callbacks_warned_mta_contradiction) ||
         atomic_exchange(&callbacks_warned_mta_contradiction, true))
         return;
-    quoted_v(s, v, sizeof(v));
+    log_quoted(s->mta_v, v, sizeof(v));
     log_msg(LOG_WARNING, "mta = \"%s\" in %s:%d but macro v=%s names %s: no "
             "client certificate is trusted",
             (unsigned)setting < 3 ? mta_names[setting] : "?", c->path,

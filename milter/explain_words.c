@@ -48,13 +48,10 @@ void explain_append_value(char *buf, size_t bufsz, const char *value)
 /* Append value in double quotes, escaped as log_value escapes. */
 void explain_append_quoted(char *buf, size_t bufsz, const char *value)
 {
-    char esc[LOG_VALUE_BUF];
+    char quoted[LOG_VALUE_BUF + 2];
 
-    log_value(value, esc, sizeof esc);
-    if (esc[0] == '"')
-        explain_append(buf, bufsz, "%s", esc);
-    else
-        explain_append(buf, bufsz, "\"%s\"", esc);
+    log_quoted(value, quoted, sizeof quoted);
+    explain_append(buf, bufsz, "%s", quoted);
 }
 
 /* A date, or NULL for an open bound. */

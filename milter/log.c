@@ -177,6 +177,15 @@ void log_value(const char *value, char *out, size_t outsz)
     out[used] = '\0';
 }
 
+/* log_value, always in double quotes; see log.h. */
+void log_quoted(const char *value, char *out, size_t outsz)
+{
+    char esc[LOG_VALUE_BUF];
+
+    log_value(value, esc, sizeof(esc));
+    snprintf(out, outsz, esc[0] == '"' ? "%s" : "\"%s\"", esc);
+}
+
 /* Facility name -> LOG_* value, or -1. */
 int log_facility_from_name(const char *name)
 {

@@ -44,6 +44,13 @@ void log_msg(int priority, const char *fmt, ...)
  */
 void log_value(const char *value, char *out, size_t outsz);
 
+/*
+ * As log_value, but always in double quotes (a plain value gets them too),
+ * for a value quoted inside a sentence; out of LOG_VALUE_BUF + 2 bytes
+ * holds every value, a smaller one is cut like snprintf.
+ */
+void log_quoted(const char *value, char *out, size_t outsz);
+
 /* Facility name ("mail", "local0", ...) -> LOG_*; -1 if unknown. */
 int log_facility_from_name(const char *name);
 

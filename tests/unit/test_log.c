@@ -159,6 +159,35 @@ static void test_escape_small_buffer(void **state)
     assert_true(strlen(out) < sizeof(out));
 }
 
+/* log_quoted: log_value's escaping, and the quotes a plain value lacks. */
+static void test_quoted(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        { "Postfix", "\"Postfix\"" },
+        { "Foo 3.7.11", "\"Foo 3.7.11\"" },
+        { "a\"b\n", "\"a\\\"b\\n\"" },
+        { "", "\"\"" },
+        { NULL, "\"none\"" },
+    };
+    char in[LOG_VALUE_MAX + 1], out[LOG_VALUE_BUF + 2];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        log_quoted(cases[i].in, out, sizeof(out));
+        check_str_in("log_quoted", cases[i].in != NULL ? cases[i].in : "NULL",
+                     out, cases[i].want);
+    }
+    /* The worst case fits its documented buffer, quotes and all. */
+    memset(in, 0x01, LOG_VALUE_MAX);
+    in[LOG_VALUE_MAX] = '\0';
+    log_quoted(in, out, sizeof(out));
+    assert_int_equal(strlen(out), LOG_VALUE_MAX * 4 + 2);
+    assert_int_equal(out[0], '"');
+    assert_int_equal(out[strlen(out) - 1], '"');
+}
+
 /*
  * log_msg: a line that fits is written whole; a longer one is cut to
  * LOG_LINE_MAX - 1 bytes and ends in "..." (stderr copy read back).
@@ -219,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_escape_cut_by_buffer),
         cmocka_unit_test(test_escape_worst_case_fits),
         cmocka_unit_test(test_escape_small_buffer),
+        cmocka_unit_test(test_quoted),
         cmocka_unit_test(test_line_cut),
         cmocka_unit_test(test_facility_names),
     };
