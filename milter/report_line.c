@@ -21,6 +21,7 @@
 
 #include "config_syntax.h"
 #include "report_line.h"
+#include "text.h"
 
 #define IDENT "forcetls-milter"
 #define SECONDS_PER_DAY 86400
@@ -331,18 +332,6 @@ static bool plain_byte(unsigned char c)
     return c > ' ' && c < 0x7f && c != '"' && c != '=' && c != '\\';
 }
 
-/* The value of a hex digit, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * A value at p: its end into *next (a space or end follows it) and, when
  * out is not NULL, the unescaped bytes and a NUL into out, their count
@@ -390,8 +379,8 @@ static bool value_at(const char *p, const char *end, const char **next,
                 case 'r': c = '\r'; break;
                 case 't': c = '\t'; break;
                 case 'x':
-                    if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
-                        (lo = hexval(p[2])) < 0 || (hi | lo) == 0)
+                    if (end - p < 3 || (hi = text_hex_value(p[1])) < 0 ||
+                        (lo = text_hex_value(p[2])) < 0 || (hi | lo) == 0)
                         return false;
                     c = (unsigned char)(hi << 4 | lo);
                     p += 2;

@@ -279,19 +279,6 @@ tlsfacts_version_name(enum tls_version version)
     }
 }
 
-/* Value of one hex digit, or -1. */
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /*
  * Decode xtext. False (and out = "") on a lone '+', bad hex, a decoded NUL,
  * or a result that does not fit: a partial name must never be compared.
@@ -311,7 +298,8 @@ tlsfacts_xtext_decode(const char *in, char *out, size_t outsz)
         char c = *in++;
 
         if (c == '+') {
-            if ((hi = hex_value(in[0])) < 0 || (lo = hex_value(in[1])) < 0)
+            if ((hi = text_hex_value(in[0])) < 0 ||
+                (lo = text_hex_value(in[1])) < 0)
                 goto bad;
             c = (char)(hi << 4 | lo);
             in += 2;
