@@ -7,70 +7,40 @@
  * at the time judged).
  *
  * Must not: decide. The result and reason are the engine's (policy_trace);
- * which identities name the CN is found with the same domain_table
- * matcher the configuration loads, only to name them.
+ * which identities name the CN, and which accept its issuer, are found
+ * with the engine's own matchers (policy.h), only to name them.
  *
- * Threads: pure functions writing into caller buffers (a scratch
- * domain_table per call).
+ * Threads: pure functions writing into caller buffers.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "addr.h"
 #include "config_syntax.h"
-#include "domain_table.h"
 #include "explain_internal.h"
 
-/* Whether the identity accepts the issuer CN (as the engine compares it). */
-static bool issuer_accepted(const struct cert_identity *id, const char *issuer)
-{
-    size_t len = strlen(issuer);
-
-    if (id->issuers.count == 0)
-        return true;
-    if (len == 0 || len >= TLSFACTS_NAME_MAX - 1)
-        return false;
-    for (size_t i = 0; i < id->issuers.count; i++)
-        if (strcasecmp(id->issuers.items[i], issuer) == 0)
-            return true;
-    return false;
-}
-
 /*
- * Which identities of in name the certificate's CN: hit[i] set for each
- * (names matched with the configuration's certificate-name matcher; no
- * names: any CN). False when the CN is no usable name or memory ran out.
+ * Which identities of in name the certificate's CN: hit[i] set for each,
+ * with the engine's matcher (policy_cert_name_matches; no names: any CN,
+ * and a CN that is no usable name matches no name).
  */
-static bool identities_naming(const struct inbound_connector *in,
+static void identities_naming(const struct inbound_connector *in,
                               const struct tls_facts *t, bool *hit)
 {
     char cn[ADDR_DOMAIN_MAX];
-    uint32_t ids[POLICY_MAX_MATCHES];
-    size_t len = strlen(t->cert_cn), n;
-    struct domain_table *table;
-    bool ok = true;
+    size_t len = strlen(t->cert_cn);
+    bool usable = t->cert_verified && len > 0 && len < TLSFACTS_NAME_MAX - 1 &&
+        addr_normalize_domain(t->cert_cn, len, cn, sizeof cn, NULL);
 
-    if (!t->cert_verified || len == 0 || len >= TLSFACTS_NAME_MAX - 1 ||
-        !addr_normalize_domain(t->cert_cn, len, cn, sizeof cn, NULL))
-        cn[0] = '\0';
-    if ((table = domain_table_new()) == NULL)
-        return false;
     for (size_t i = 0; i < in->identity_count; i++) {
-        hit[i] = in->identities[i].names.count == 0;
-        for (size_t j = 0; ok && j < in->identities[i].names.count; j++)
-            ok = domain_table_add(table, in->identities[i].names.items[j],
-                                  (uint32_t)i, NULL, NULL);
+        const struct cert_identity *id = &in->identities[i];
+
+        hit[i] = id->names.count == 0;
+        for (size_t j = 0; usable && !hit[i] && j < id->names.count; j++)
+            hit[i] = policy_cert_name_matches(id->names.items[j], cn);
     }
-    n = ok && cn[0] != '\0' ?
-        domain_table_match_cert(table, cn, ids, POLICY_MAX_MATCHES) : 0;
-    for (size_t i = 0; i < n && i < POLICY_MAX_MATCHES; i++)
-        if (ids[i] < in->identity_count)
-            hit[ids[i]] = true;
-    domain_table_free(table);
-    return ok;
 }
 
 /* A list of strings: "a, b" (or fallback when empty), quoted if asked. */
@@ -207,7 +177,8 @@ static void window_words(const struct explain_view *v,
                    " is not yet accepted at %s:" : " is no longer accepted "
                    "at %s:", at);
     for (size_t i = 0, n = 0; i < in->identity_count; i++)
-        if (hit[i] && issuer_accepted(&in->identities[i], t->issuer_cn)) {
+        if (hit[i] &&
+            policy_identity_accepts_issuer(&in->identities[i], t->issuer_cn)) {
             explain_append(buf, bufsz, "%s identity of line %d, ",
                            n++ == 0 ? "" : ";", in->identities[i].line);
             append_window(buf, bufsz, &in->identities[i]);
@@ -247,7 +218,9 @@ void explain_cert_detail(const struct explain_view *v, enum policy_result r,
         return;
     }
     hit = calloc(in->identity_count + 1, sizeof *hit);
-    if (hit == NULL || !identities_naming(in, t, hit)) {
+    if (hit != NULL)
+        identities_naming(in, t, hit);
+    if (hit == NULL) {
         explain_append(buf, bufsz, "refused (%s)", policy_reason_name(v->tc->reason));
     } else if (v->tc->reason == REASON_CERT_NAME_MISMATCH) {
         explain_append(buf, bufsz, "certificate name ");
